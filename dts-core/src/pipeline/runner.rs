@@ -1,0 +1,454 @@
+//! The run loop: one task per stage, the sink stage on the caller's task.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::ack::AckTracker;
+use super::builder::Settings;
+use super::erased::{DynCheckpointStore, DynCodec, DynSink};
+use super::{Pipeline, PipelineReport};
+use crate::error::{BoxError, Error, Result};
+use crate::event::{ChangeEvent, Operation};
+use crate::partition::{Partitioner, TopicRouter};
+use crate::position::{BinlogPosition, Checkpoint, Position};
+use crate::progress::{Phase, ProgressReporter};
+use crate::schema::TableId;
+use crate::sink::{Delivery, SinkRecord};
+use crate::source::SourceContext;
+
+/// An event after the encode stage.
+struct Encoded {
+    event: ChangeEvent,
+    /// `None` when the codec does not accept the event (it is only checkpointed).
+    record: Option<(Option<Bytes>, Bytes)>,
+}
+
+/// What the sink stage remembers of a record until it is acknowledged.
+struct AckMeta {
+    checkpoint: Option<Arc<Position>>,
+    position: Option<BinlogPosition>,
+    source_ts_ms: u64,
+    snapshot_row_of: Option<TableId>,
+    is_record: bool,
+}
+
+impl Pipeline {
+    /// Runs until the source is exhausted, `shutdown` is cancelled (or
+    /// [`PipelineHandle::stop`](super::PipelineHandle::stop) is called), or a part fails.
+    ///
+    /// Loads the last checkpoint first and hands it to the source to resume from.
+    ///
+    /// # Errors
+    /// The first failure of the checkpoint store, source, codec or sink. Everything
+    /// acknowledged before it is checkpointed.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping the future stops the stages abruptly without a final
+    /// checkpoint. Cancel `shutdown` instead.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<PipelineReport> {
+        let started = Instant::now();
+        let Pipeline {
+            source,
+            codec,
+            partitioner,
+            sink,
+            topics,
+            store,
+            settings,
+            progress,
+            stop,
+        } = self;
+        let resume = store
+            .load()
+            .await
+            .map_err(|source| Error::CheckpointStore { op: "load", source })?;
+        let next_id = Arc::new(AtomicU64::new(resume.as_ref().map_or(1, |c| c.next_id)));
+
+        // One token for the source: cancelled by the caller's shutdown, a handle's stop, or a
+        // failure downstream.
+        let source_stop = stop.child_token();
+        let forward = {
+            let (shutdown, stop) = (shutdown.clone(), stop.clone());
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = shutdown.cancelled() => stop.cancel(),
+                    () = stop.cancelled() => {}
+                }
+            })
+        };
+
+        let tasks = TaskTracker::new();
+        let (event_tx, event_rx) = mpsc::channel(settings.channel_capacity);
+        let (encoded_tx, encoded_rx) = mpsc::channel(settings.channel_capacity);
+        let cx = SourceContext::new(
+            event_tx,
+            source_stop.clone(),
+            resume.clone(),
+            progress.clone(),
+        );
+        let source_task: JoinHandle<Result<(), BoxError>> = tasks.spawn(source.run(cx));
+        let encode_task = tasks.spawn(encode_stage(codec, event_rx, encoded_tx, next_id.clone()));
+        tasks.close();
+
+        let mut stage = SinkStage {
+            sink,
+            partitioner,
+            topics,
+            store,
+            settings,
+            progress: progress.clone(),
+            next_id,
+            partitions: HashMap::new(),
+            tracker: AckTracker::new(),
+            pending: None,
+            committed: resume.clone(),
+            commits: 0,
+            events: 0,
+            records: 0,
+            acked: 0,
+            acked_at_last_rate: 0,
+        };
+        let sink_result = stage.run(encoded_rx, &source_stop).await;
+        // The sink stage ends when it failed or when the encode stage ended (the source ended,
+        // or the codec failed): either way the source must stop too.
+        source_stop.cancel();
+        let source_result = join("source", source_task).await;
+        let encode_result = join("encode", encode_task).await;
+        tasks.wait().await;
+        forward.abort();
+
+        let result = sink_result
+            .and(encode_result.and_then(|r| r))
+            .and(source_result.and_then(|r| r.map_err(Error::Source)));
+        progress.set_phase(if result.is_ok() {
+            Phase::Done
+        } else {
+            Phase::Failed
+        });
+        result?;
+        Ok(PipelineReport {
+            events: stage.events,
+            records: stage.records,
+            records_acked: stage.acked,
+            checkpoint: stage.committed,
+            checkpoints_committed: stage.commits,
+            elapsed: started.elapsed(),
+            shut_down: stop.is_cancelled(),
+        })
+    }
+}
+
+async fn join<T>(stage: &'static str, task: JoinHandle<T>) -> Result<T> {
+    task.await.map_err(|e| Error::Stage {
+        stage,
+        reason: e.to_string(),
+    })
+}
+
+/// Encodes events in order; assigns record ids.
+///
+/// Ids are `max(previous + 1, now in µs)`: strictly increasing in a run, and above every id of
+/// an earlier run as long as the wall clock does not go back (the checkpoint's `next_id` is a
+/// floor too), even when that run crashed after sending records it never checkpointed.
+async fn encode_stage(
+    mut codec: Box<dyn DynCodec>,
+    mut rx: mpsc::Receiver<ChangeEvent>,
+    tx: mpsc::Sender<Encoded>,
+    next_id: Arc<AtomicU64>,
+) -> Result<()> {
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut id = next_id.load(Ordering::Relaxed);
+    while let Some(mut event) = rx.recv().await {
+        let record = if codec.accepts(&event) {
+            let now_us = u64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_micros(),
+            )
+            .unwrap_or(u64::MAX);
+            event.id = id.max(now_us);
+            id = event.id.saturating_add(1);
+            next_id.store(id, Ordering::Relaxed);
+            let encode_err = |source| Error::Encode {
+                what: event.describe(),
+                source,
+            };
+            if buf.capacity() < 4096 {
+                buf.reserve(64 * 1024);
+            }
+            codec.encode_key(&event, &mut buf).map_err(encode_err)?;
+            let key = buf.split().freeze();
+            codec.encode_value(&event, &mut buf).map_err(encode_err)?;
+            let value = buf.split().freeze();
+            Some(((!key.is_empty()).then_some(key), value))
+        } else {
+            None
+        };
+        if tx.send(Encoded { event, record }).await.is_err() {
+            // The sink stage stopped (it failed); its error is reported.
+            break;
+        }
+    }
+    Ok(())
+}
+
+struct SinkStage {
+    sink: Box<dyn DynSink>,
+    partitioner: Box<dyn Partitioner>,
+    topics: TopicRouter,
+    store: Box<dyn DynCheckpointStore>,
+    settings: Settings,
+    progress: ProgressReporter,
+    next_id: Arc<AtomicU64>,
+    partitions: HashMap<Arc<str>, NonZeroU32>,
+    tracker: AckTracker<AckMeta>,
+    /// The newest checkpoint covered by the acknowledged prefix, not yet committed.
+    pending: Option<Arc<Position>>,
+    committed: Option<Checkpoint>,
+    commits: u64,
+    events: u64,
+    records: u64,
+    acked: u64,
+    acked_at_last_rate: u64,
+}
+
+async fn tagged(seq: u64, delivery: Delivery) -> (u64, Result<(), BoxError>) {
+    (seq, delivery.await)
+}
+
+impl SinkStage {
+    async fn run(
+        &mut self,
+        mut rx: mpsc::Receiver<Encoded>,
+        source_stop: &CancellationToken,
+    ) -> Result<()> {
+        let mut origins: HashMap<u64, Arc<str>> = HashMap::new();
+        let mut in_flight = FuturesUnordered::new();
+        let mut checkpoint_tick = tokio::time::interval(self.settings.checkpoint_interval);
+        checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut rate_tick = tokio::time::interval(self.settings.progress_interval);
+        rate_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_rate = Instant::now();
+        let mut draining = false;
+
+        let result: Result<()> = async {
+            loop {
+                tokio::select! {
+                    biased;
+                    Some((seq, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
+                        self.acknowledge(seq, outcome, &mut origins)?;
+                    }
+                    () = source_stop.cancelled(), if !draining => {
+                        draining = true;
+                        self.progress.set_phase(Phase::Draining);
+                    }
+                    _ = checkpoint_tick.tick() => self.commit().await?,
+                    _ = rate_tick.tick() => {
+                        let secs = last_rate.elapsed().as_secs_f64();
+                        last_rate = Instant::now();
+                        self.update_rate(secs);
+                    }
+                    next = rx.recv(), if self.tracker.len() < self.settings.max_in_flight => {
+                        let Some(encoded) = next else { break };
+                        if let Some((seq, origin, delivery)) = self.send(encoded).await? {
+                            origins.insert(seq, origin);
+                            in_flight.push(tagged(seq, delivery));
+                        }
+                    }
+                }
+            }
+            // The source finished and everything it sent was handed to the sink: flush, wait.
+            self.progress.set_phase(Phase::Draining);
+            self.sink.flush().await.map_err(Error::Flush)?;
+            while let Some((seq, outcome)) = in_flight.next().await {
+                self.acknowledge(seq, outcome, &mut origins)?;
+            }
+            Ok(())
+        }
+        .await;
+        // Success or failure: save what the acknowledged prefix covers (never past a failure).
+        let committed = self.commit().await;
+        result.and(committed)
+    }
+
+    /// Routes, partitions and sends one encoded event; records it in the tracker.
+    async fn send(&mut self, encoded: Encoded) -> Result<Option<(u64, Arc<str>, Delivery)>> {
+        let Encoded { event, record } = encoded;
+        self.events += 1;
+        let meta = AckMeta {
+            checkpoint: event.checkpoint.clone(),
+            position: event.position.clone(),
+            source_ts_ms: event.source_ts_ms,
+            snapshot_row_of: (event.op == Operation::Init)
+                .then(|| event.table_id().cloned())
+                .flatten(),
+            is_record: record.is_some(),
+        };
+        let Some((key, value)) = record else {
+            // Not a record: acknowledged at once, in order.
+            let seq = self.tracker.push(meta);
+            self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
+            self.release_acked();
+            return Ok(None);
+        };
+        let topic = self.topics.topic_for(&event).clone();
+        let partitions = match self.partitions.get(&topic) {
+            Some(&n) => n,
+            None => {
+                let n = self.sink.partition_count(&topic).await.map_err(|source| {
+                    Error::Partitions {
+                        topic: topic.to_string(),
+                        source,
+                    }
+                })?;
+                self.partitions.insert(topic.clone(), n);
+                n
+            }
+        };
+        let partition = self.partitioner.partition(&event, partitions);
+        if partition >= partitions.get() {
+            return Err(Error::PartitionOutOfRange {
+                topic: topic.to_string(),
+                partition,
+                partitions: partitions.get(),
+            });
+        }
+        let origin: Arc<str> = Arc::from(event.describe());
+        let record = SinkRecord {
+            topic,
+            partition,
+            key,
+            value,
+            timestamp_ms: i64::try_from(event.source_ts_ms).ok().filter(|&t| t > 0),
+            origin: origin.clone(),
+        };
+        drop(event);
+        let delivery = self.sink.send(record).await.map_err(|source| Error::Sink {
+            what: origin.to_string(),
+            source,
+        })?;
+        self.records += 1;
+        let seq = self.tracker.push(meta);
+        Ok(Some((seq, origin, delivery)))
+    }
+
+    fn acknowledge(
+        &mut self,
+        seq: u64,
+        outcome: Result<(), BoxError>,
+        origins: &mut HashMap<u64, Arc<str>>,
+    ) -> Result<()> {
+        let origin = origins.remove(&seq);
+        if let Err(source) = outcome {
+            let what = origin.map_or_else(|| format!("record #{seq}"), |o| o.to_string());
+            return Err(Error::Sink { what, source });
+        }
+        self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
+        self.release_acked();
+        Ok(())
+    }
+
+    /// Moves the acknowledged prefix into progress and the pending checkpoint.
+    fn release_acked(&mut self) {
+        let mut popped = false;
+        let mut acked = 0u64;
+        let mut newest_ts = 0u64;
+        let mut newest_position = None;
+        let mut rows: Vec<TableId> = Vec::new();
+        while let Some((_, meta)) = self.tracker.pop_acked() {
+            popped = true;
+            acked += u64::from(meta.is_record);
+            if meta.source_ts_ms > 0 {
+                newest_ts = meta.source_ts_ms;
+            }
+            if let Some(p) = meta.position {
+                newest_position = Some(p);
+            }
+            if let Some(t) = meta.snapshot_row_of {
+                rows.push(t);
+            }
+            if let Some(cp) = meta.checkpoint {
+                self.pending = Some(cp);
+            }
+        }
+        if !popped {
+            return;
+        }
+        self.acked += acked;
+        let total = self.acked;
+        let events = self.events;
+        self.progress.with(|p, last_ts| {
+            p.records_acked = total;
+            p.events_received = events;
+            if newest_ts > 0 {
+                *last_ts = newest_ts;
+            }
+            if let Some(pos) = newest_position {
+                p.position = Some(Position::Binlog {
+                    binlog: pos,
+                    gtid: None,
+                });
+            }
+            for t in rows {
+                p.tables.entry(t).or_default().rows_done += 1;
+            }
+        });
+    }
+
+    fn update_rate(&mut self, secs: f64) {
+        if secs <= 0.0 {
+            return;
+        }
+        let delta = self.acked - self.acked_at_last_rate;
+        self.acked_at_last_rate = self.acked;
+        #[allow(clippy::cast_precision_loss)] // a rate for display
+        let rate = delta as f64 / secs;
+        self.progress.with(|p, _| p.events_per_sec = rate);
+    }
+
+    /// Commits the pending checkpoint if it moved.
+    async fn commit(&mut self) -> Result<()> {
+        let Some(position) = self.pending.take() else {
+            return Ok(());
+        };
+        let checkpoint = Checkpoint::new((*position).clone(), self.next_id.load(Ordering::Relaxed));
+        if self
+            .committed
+            .as_ref()
+            .is_some_and(|c| c.position == checkpoint.position)
+        {
+            return Ok(());
+        }
+        self.store
+            .commit(&checkpoint)
+            .await
+            .map_err(|source| Error::CheckpointStore {
+                op: "commit",
+                source,
+            })?;
+        self.commits += 1;
+        self.progress
+            .with(|p, _| p.checkpoint = Some(checkpoint.position.clone()));
+        self.committed = Some(checkpoint);
+        Ok(())
+    }
+}
+
+fn stage_error(e: &dyn std::error::Error) -> Error {
+    Error::Stage {
+        stage: "sink",
+        reason: e.to_string(),
+    }
+}

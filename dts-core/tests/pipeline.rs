@@ -1,0 +1,564 @@
+//! Pipeline behaviour with in-memory sources and sinks: ordered checkpoints, failures,
+//! shutdown, resume, progress.
+#![allow(clippy::unwrap_used)]
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dts_core::{
+    BinlogPosition, CancellationToken, ChangeEvent, Checkpoint, Error, MemoryCheckpointStore,
+    Operation, PartitionZero, Partitioner, Phase, Pipeline, Position, Source, SourceContext,
+    TopicRouter, Value,
+};
+use dts_test_utils::{CollectSink, ManualSink, TestCodec, VecSource, test_table};
+
+fn pos(offset: u64) -> Position {
+    Position::Binlog {
+        binlog: BinlogPosition::new("mysql-bin.000001", offset),
+        gtid: None,
+    }
+}
+
+fn offset_of(cp: &Option<Checkpoint>) -> Option<u64> {
+    match cp.as_ref().map(|c| &c.position) {
+        Some(Position::Binlog { binlog, .. }) => Some(binlog.offset),
+        _ => None,
+    }
+}
+
+/// `n` inserts; event `i` carries checkpoint offset `i` when `checkpoint_every` divides `i`.
+fn inserts(n: u64, checkpoint_every: u64) -> Vec<ChangeEvent> {
+    let t = test_table();
+    (0..n)
+        .map(|i| {
+            let row = vec![
+                Value::Int(i64::try_from(i).unwrap()),
+                Value::Bytes(Bytes::from_static(b"x")),
+            ];
+            let ev = ChangeEvent::insert(t.clone(), row)
+                .at(BinlogPosition::new("mysql-bin.000001", i))
+                .with_source_ts_ms(1_700_000_000_000 + i);
+            if i % checkpoint_every == 0 {
+                ev.with_checkpoint(pos(i))
+            } else {
+                ev
+            }
+        })
+        .collect()
+}
+
+async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[tokio::test]
+async fn out_of_order_acks_never_checkpoint_past_an_unacked_record() {
+    let (sink, acks) = ManualSink::new();
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(10, 1)).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink)
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .checkpoint_interval(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let handle = pipeline.handle();
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(pipeline.run(shutdown.clone()));
+    acks.wait_for_records(10).await;
+
+    let checkpoint = || offset_of(&store.get());
+    let stays = |expected: Option<u64>| {
+        let store = store.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(60)).await;
+            assert_eq!(
+                offset_of(&store.get()),
+                expected,
+                "checkpoint moved past an unacked record"
+            );
+        }
+    };
+    for i in [5, 6, 7, 9] {
+        assert!(acks.ack(i));
+    }
+    stays(None).await;
+    for i in [2, 0, 1] {
+        assert!(acks.ack(i));
+    }
+    eventually("checkpoint at 2", || checkpoint() == Some(2)).await;
+    stays(Some(2)).await;
+    assert!(acks.ack(4));
+    stays(Some(2)).await;
+    assert!(acks.ack(3));
+    eventually("checkpoint at 7", || checkpoint() == Some(7)).await;
+    stays(Some(7)).await;
+    assert!(acks.ack(8));
+    eventually("checkpoint at 9", || checkpoint() == Some(9)).await;
+    assert_eq!(handle.progress().records_acked, 10);
+
+    shutdown.cancel();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!((report.records, report.records_acked), (10, 10));
+    assert_eq!(offset_of(&report.checkpoint), Some(9));
+    assert_eq!(report.checkpoints_committed, store.commits());
+}
+
+#[tokio::test]
+async fn only_transaction_ends_are_checkpointed() {
+    // Checkpoints only on every 4th event (a "commit"): acknowledging 0..=6 may only expose 4.
+    let (sink, acks) = ManualSink::new();
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(9, 4)).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink)
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .checkpoint_interval(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(pipeline.run(shutdown.clone()));
+    acks.wait_for_records(9).await;
+    for i in 0..=6 {
+        acks.ack(i);
+    }
+    eventually("checkpoint at 4", || offset_of(&store.get()) == Some(4)).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(offset_of(&store.get()), Some(4));
+    acks.ack(7);
+    acks.ack(8);
+    eventually("checkpoint at 8", || offset_of(&store.get()) == Some(8)).await;
+    shutdown.cancel();
+    run.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn non_record_events_are_checkpointed_in_order() {
+    // A heartbeat carrying a checkpoint (not a record for the codec) must wait for the record
+    // before it.
+    let t = test_table();
+    let events = vec![
+        ChangeEvent::insert(t.clone(), vec![Value::Int(1), Value::Null]),
+        ChangeEvent::checkpoint_marker(pos(100)),
+        ChangeEvent::insert(t, vec![Value::Int(2), Value::Null]),
+        ChangeEvent::checkpoint_marker(pos(200)),
+    ];
+    let (sink, acks) = ManualSink::new();
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(events).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink)
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .checkpoint_interval(Duration::from_millis(5))
+        .build()
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(pipeline.run(shutdown.clone()));
+    acks.wait_for_records(2).await;
+    assert_eq!(acks.records().len(), 2, "heartbeats are not records");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        store.get(),
+        None,
+        "marker after an unacked record was committed"
+    );
+    acks.ack(1);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(store.get(), None);
+    acks.ack(0);
+    eventually("checkpoint at 200", || offset_of(&store.get()) == Some(200)).await;
+    shutdown.cancel();
+    let report = run.await.unwrap().unwrap();
+    assert_eq!((report.events, report.records), (4, 2));
+}
+
+#[tokio::test]
+async fn a_failing_delivery_stops_the_pipeline_with_no_checkpoint_past_it() {
+    let sink = CollectSink::new(1).failing_at(5);
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(10, 1)).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink.clone())
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .build()
+        .unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        pipeline.run(CancellationToken::new()),
+    )
+    .await
+    .expect("a failing sink must stop the pipeline, even with a source that never ends")
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Sink { .. }), "{err:?}");
+    assert!(
+        text.contains("refused record #5") && text.contains("mysql-bin.000001:5"),
+        "{text}"
+    );
+    let committed = offset_of(&store.get());
+    assert!(
+        committed.is_none_or(|o| o < 5),
+        "checkpoint {committed:?} covers the failed record"
+    );
+    assert_eq!(
+        committed,
+        Some(4),
+        "the acknowledged prefix before the failure is saved"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_among_out_of_order_acks_keeps_the_checkpoint_before_it() {
+    let (sink, acks) = ManualSink::new();
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(6, 1)).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink)
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .build()
+        .unwrap();
+    let run = tokio::spawn(pipeline.run(CancellationToken::new()));
+    acks.wait_for_records(6).await;
+    for i in [0, 1, 4, 5] {
+        acks.ack(i);
+    }
+    acks.fail(3, "broker said no");
+    let err = run.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("broker said no"), "{err}");
+    assert_eq!(offset_of(&store.get()), Some(1));
+}
+
+#[tokio::test]
+async fn shutdown_drains_flushes_and_checkpoints_exactly_once() {
+    let sink = CollectSink::new(1);
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(100, 1)).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink.clone())
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .checkpoint_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let handle = pipeline.handle();
+    let run = tokio::spawn(pipeline.run(CancellationToken::new()));
+    // The first interval tick fires at once, before anything is acknowledged.
+    eventually("100 records", || sink.records().len() == 100).await;
+    handle.stop();
+    let report = run.await.unwrap().unwrap();
+    assert!(report.shut_down);
+    assert_eq!((report.records, report.records_acked), (100, 100));
+    assert_eq!(store.commits(), 1, "exactly one checkpoint, the final one");
+    assert_eq!(report.checkpoints_committed, 1);
+    assert_eq!(offset_of(&store.get()), Some(99));
+    assert!(sink.flushes() >= 1, "the sink was flushed");
+    assert_eq!(handle.progress().phase, Phase::Done);
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_pending_deliveries() {
+    let (sink, acks) = ManualSink::new();
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(10, 1)).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink)
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .checkpoint_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(pipeline.run(shutdown.clone()));
+    acks.wait_for_records(10).await;
+    shutdown.cancel();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !run.is_finished(),
+        "returned before pending deliveries were acknowledged"
+    );
+    for i in (0..10).rev() {
+        acks.ack(i);
+    }
+    let report = run.await.unwrap().unwrap();
+    assert_eq!(report.records_acked, 10);
+    assert_eq!(store.commits(), 1);
+    assert_eq!(offset_of(&store.get()), Some(9));
+}
+
+#[tokio::test]
+async fn a_source_that_ends_ends_the_pipeline() {
+    let sink = CollectSink::new(1);
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(7, 1)))
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink.clone())
+        .topics(TopicRouter::new("t"))
+        .build()
+        .unwrap();
+    let report = pipeline.run(CancellationToken::new()).await.unwrap();
+    assert!(!report.shut_down);
+    assert_eq!(report.records_acked, 7);
+    assert_eq!(offset_of(&report.checkpoint), Some(6));
+}
+
+#[tokio::test]
+async fn codec_failure_names_the_event() {
+    let mut events = inserts(5, 1);
+    events[3].server_id = u32::MAX; // TestCodec refuses it
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(events).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(CollectSink::new(1))
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .build()
+        .unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        pipeline.run(CancellationToken::new()),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Encode { .. }), "{err:?}");
+    assert!(
+        text.contains("INSERT on db.t at mysql-bin.000001:3"),
+        "{text}"
+    );
+    assert_eq!(offset_of(&store.get()), Some(2));
+}
+
+/// A source that records what it was told to resume from.
+struct ResumeProbe(tokio::sync::oneshot::Sender<Option<Checkpoint>>);
+
+impl Source for ResumeProbe {
+    type Error = std::convert::Infallible;
+    async fn run(self, cx: SourceContext) -> Result<(), Self::Error> {
+        self.0.send(cx.resume_from().cloned()).unwrap();
+        let t = test_table();
+        cx.send(ChangeEvent::insert(t, vec![Value::Int(1), Value::Null]).with_checkpoint(pos(7)))
+            .await
+            .unwrap();
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn resume_hands_the_checkpoint_to_the_source_and_ids_keep_increasing() {
+    let far_future_id = u64::MAX / 2;
+    let store = MemoryCheckpointStore::with(Checkpoint::new(pos(5), far_future_id));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let sink = CollectSink::new(1);
+    let pipeline = Pipeline::builder()
+        .source(ResumeProbe(tx))
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink.clone())
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .build()
+        .unwrap();
+    pipeline.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(offset_of(&rx.await.unwrap()), Some(5));
+    let key = sink.records()[0].key.clone().unwrap();
+    assert_eq!(
+        std::str::from_utf8(&key).unwrap(),
+        far_future_id.to_string()
+    );
+    let saved = store.get().unwrap();
+    assert_eq!(offset_of(&Some(saved.clone())), Some(7));
+    assert!(saved.next_id > far_future_id);
+}
+
+#[tokio::test]
+async fn ids_strictly_increase() {
+    let sink = CollectSink::new(1);
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(500, 1)))
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(sink.clone())
+        .topics(TopicRouter::new("t"))
+        .build()
+        .unwrap();
+    pipeline.run(CancellationToken::new()).await.unwrap();
+    let ids: Vec<u64> = sink
+        .records()
+        .iter()
+        .map(|r| {
+            std::str::from_utf8(r.key.as_ref().unwrap())
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 500);
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids not strictly increasing"
+    );
+}
+
+struct Fixed(u32);
+impl Partitioner for Fixed {
+    fn partition(&self, _: &ChangeEvent, _: NonZeroU32) -> u32 {
+        self.0
+    }
+}
+
+#[tokio::test]
+async fn partitions_route_and_out_of_range_is_an_error() {
+    let sink = CollectSink::new(4);
+    let t = test_table();
+    let routes = TopicRouter::new("default").route(t.id().clone(), "per-table");
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(3, 1)))
+        .codec(TestCodec)
+        .partitioner(Fixed(3))
+        .sink(sink.clone())
+        .topics(routes.clone())
+        .build()
+        .unwrap();
+    pipeline.run(CancellationToken::new()).await.unwrap();
+    assert!(
+        sink.records()
+            .iter()
+            .all(|r| r.partition == 3 && &*r.topic == "per-table")
+    );
+
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(3, 1)).then_wait())
+        .codec(TestCodec)
+        .partitioner(Fixed(4))
+        .sink(CollectSink::new(4))
+        .topics(routes)
+        .build()
+        .unwrap();
+    let err = pipeline.run(CancellationToken::new()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::PartitionOutOfRange {
+                partition: 4,
+                partitions: 4,
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn progress_counts_snapshot_rows_lag_and_caught_up() {
+    let t = test_table();
+    let now_ms = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let mut events: Vec<ChangeEvent> = (0..5)
+        .map(|i| ChangeEvent::init(t.clone(), vec![Value::Int(i), Value::Null]))
+        .collect();
+    events.push(
+        ChangeEvent::insert(t.clone(), vec![Value::Int(9), Value::Null]).with_source_ts_ms(now_ms),
+    );
+    struct Phased(Vec<ChangeEvent>);
+    impl Source for Phased {
+        type Error = std::convert::Infallible;
+        async fn run(self, cx: SourceContext) -> Result<(), Self::Error> {
+            cx.progress().set_phase(Phase::Snapshot);
+            cx.progress().set_table_estimate(&TableIdOf::id(), Some(5));
+            for e in self.0 {
+                if e.op == Operation::Insert {
+                    cx.progress().set_table_done(&TableIdOf::id());
+                    cx.progress().set_phase(Phase::Incremental);
+                }
+                cx.send(e).await.unwrap();
+            }
+            cx.shutdown().cancelled().await;
+            Ok(())
+        }
+    }
+    struct TableIdOf;
+    impl TableIdOf {
+        fn id() -> dts_core::TableId {
+            test_table().id().clone()
+        }
+    }
+    let pipeline = Pipeline::builder()
+        .source(Phased(events))
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(CollectSink::new(1))
+        .topics(TopicRouter::new("t"))
+        .caught_up_threshold(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let handle = pipeline.handle();
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(pipeline.run(shutdown.clone()));
+    eventually("6 acked", || handle.progress().records_acked == 6).await;
+    let p = handle.progress();
+    assert_eq!(p.phase, Phase::Incremental);
+    let tp = &p.tables[t.id()];
+    assert_eq!(
+        (tp.rows_done, tp.rows_estimated, tp.done),
+        (5, Some(5), true)
+    );
+    assert_eq!(p.tables_done(), (1, 1));
+    let lag = p
+        .lag
+        .expect("lag known after an acked event with a source time");
+    assert!(lag < Duration::from_secs(60), "{lag:?}");
+    assert!(p.caught_up);
+    shutdown.cancel();
+    run.await.unwrap().unwrap();
+}
+
+#[test]
+fn missing_parts_and_bad_settings_are_refused() {
+    let err = Pipeline::builder().codec(TestCodec).build().unwrap_err();
+    assert!(err.to_string().contains("source"), "{err}");
+    let err = Pipeline::builder()
+        .source(VecSource::new(vec![]))
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(CollectSink::new(1))
+        .topics(TopicRouter::new("t"))
+        .max_in_flight(0)
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("max_in_flight"), "{err}");
+}

@@ -1,0 +1,18 @@
+//! # dts-mysql-source
+//!
+//! The MySQL / MariaDB side of dts. It will hold (see the project's issues):
+//!
+//! - `binlog`: the hand-written binlog event parser (framing, checksums, every event and column
+//!   type of MySQL 5.6–8.x and MariaDB 10.x), zero-copy on `bytes::Bytes`;
+//! - `replication`: the replication client (TLS, authentication, `COM_BINLOG_DUMP[_GTID]`,
+//!   heartbeats, reconnects);
+//! - `schema`: table definitions tracked through DDL as of each binlog position;
+//! - `snapshot`: the consistent, parallel, resumable full-data reader;
+//! - `precheck`: the checks run before anything is written;
+//! - `MySqlSource`, implementing [`dts_core::Source`].
+//!
+//! Today it holds only its [`Error`] type: nothing above is implemented yet.
+
+mod error;
+
+pub use error::{Error, Result};
