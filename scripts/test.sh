@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The project's test command.
+#
+# Usage: scripts/test.sh [extra args passed to `cargo test --workspace`]
+#
+#   1. starts the private MariaDB (scripts/mariadb.sh) and Kafka/tansu
+#      (scripts/kafka.sh) servers and exports their DTS_* environment;
+#   2. cargo fmt --all -- --check
+#   3. cargo clippy --workspace --all-targets -- -D warnings
+#   4. cargo test --workspace
+# and exits non-zero at the first failing step.
+#
+# On exit the servers this script started are stopped again; set
+# DTS_KEEP_SERVERS=1 to leave them running (handy for re-running single tests
+# with `eval "$(scripts/mariadb.sh env)"; eval "$(scripts/kafka.sh env)"`).
+# Servers that were already running before this script are left running.
+#
+# DTS_BINLOG_FIXTURES defaults to <repo>/../shared/fixtures/binlogs when that
+# directory exists.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+SCRIPTS="$REPO/scripts"
+cd "$REPO"
+
+header() {
+    printf '\n==================== %s ====================\n' "$*" >&2
+}
+
+# ------------------------------------------------------- binlog fixtures ---
+if [ -z "${DTS_BINLOG_FIXTURES:-}" ]; then
+    fixtures="$REPO/../shared/fixtures/binlogs"
+    if [ -d "$fixtures" ]; then
+        DTS_BINLOG_FIXTURES="$(cd "$fixtures" && pwd)"
+        export DTS_BINLOG_FIXTURES
+    else
+        echo "binlog fixture corpus not found at $fixtures: corpus tests will fail/not run" >&2
+    fi
+elif [ ! -d "$DTS_BINLOG_FIXTURES" ]; then
+    echo "binlog fixture corpus not found at $DTS_BINLOG_FIXTURES (DTS_BINLOG_FIXTURES): corpus tests will fail/not run" >&2
+fi
+
+# --------------------------------------------------------------- servers ---
+started=()   # servers this run started (and therefore stops)
+
+cleanup() {
+    local rc=$?
+    if [ "${DTS_KEEP_SERVERS:-0}" = "1" ]; then
+        [ "${#started[@]}" -eq 0 ] || echo "DTS_KEEP_SERVERS=1: leaving ${started[*]} running" >&2
+    else
+        local s
+        for s in "${started[@]}"; do
+            "$SCRIPTS/$s.sh" stop || true
+        done
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+start_server() {  # $1 = mariadb | kafka
+    local name="$1" env_lines
+    if ! "$SCRIPTS/$name.sh" status 2>/dev/null; then
+        started+=("$name")
+    fi
+    # Assign first so a failing start aborts here (set -e); then import it.
+    env_lines="$("$SCRIPTS/$name.sh" start)"
+    eval "$env_lines"
+    printf '%s\n' "$env_lines" >&2
+}
+
+header "starting MariaDB"
+start_server mariadb
+header "starting Kafka (tansu)"
+start_server kafka
+
+echo "DTS_BINLOG_FIXTURES=${DTS_BINLOG_FIXTURES:-<unset>}" >&2
+export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
+
+# ----------------------------------------------------------------- checks ---
+header "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+header "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+header "cargo test --workspace $*"
+cargo test --workspace "$@"
+
+header "all checks passed"
