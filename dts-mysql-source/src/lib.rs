@@ -11,8 +11,9 @@
 //! - `precheck`: the checks run before anything is written;
 //! - `MySqlSource`, implementing [`dts_core::Source`].
 //!
-//! Today it holds only its [`Error`] type: nothing above is implemented yet.
+//! Implemented so far: [`binlog`]. The rest is to come.
 
+pub mod binlog;
 mod error;
 
 pub use error::{Error, Result};
