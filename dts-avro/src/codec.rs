@@ -245,14 +245,30 @@ mod tests {
     }
 
     #[test]
-    fn cache_rebuilds_on_a_new_version_and_stays_bounded() {
+    fn cache_keeps_a_few_versions_per_table_and_stays_bounded() {
         let mut codec = DtsAvroConfig::new("8.0").build();
         let mut out = BytesMut::new();
-        for cols in [1, 2, 1, 3] {
-            let ev = ChangeEvent::insert(table(cols), vec![Value::Int(1); cols]);
+        let tables: Vec<_> = (1..=6).map(table).collect();
+        let mut encode = |codec: &mut DtsAvroCodec, t: &Arc<TableSchema>| {
+            let ev = ChangeEvent::insert(t.clone(), vec![Value::Int(1); t.columns().len()]);
             codec.encode_value(&ev, &mut out).unwrap();
+        };
+        // Two versions interleaved (around a DDL): each built once.
+        for _ in 0..5 {
+            encode(&mut codec, &tables[0]);
+            encode(&mut codec, &tables[1]);
         }
-        assert_eq!(codec.cache.len(), 1);
+        assert_eq!((codec.cache.len(), codec.cache.builds()), (2, 2));
+        // The same definition in a new Arc is not rebuilt.
+        encode(&mut codec, &table(1));
+        assert_eq!(codec.cache.builds(), 2);
+        // Many versions of one table: at most VERSIONS_PER_TABLE kept.
+        for t in &tables {
+            encode(&mut codec, t);
+        }
+        assert_eq!((codec.cache.len(), codec.cache.builds()), (4, 6));
+        encode(&mut codec, &tables[5]);
+        assert_eq!(codec.cache.builds(), 6);
     }
 
     #[test]

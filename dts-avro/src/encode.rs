@@ -839,58 +839,85 @@ pub(crate) fn operation(op: CoreOp) -> Result<Operation> {
     })
 }
 
-/// Per-table parts, built once per table version. Bounded by the number of tables: a new
-/// version of a table replaces the old one.
+/// How many definition versions of one table keep their parts (events of an old and a new
+/// version may interleave around a DDL).
+const VERSIONS_PER_TABLE: usize = 4;
+
+/// Per-table parts, built once per (table, definition version). Bounded: at most
+/// [`VERSIONS_PER_TABLE`] versions per table, the oldest replaced first.
 #[derive(Debug, Default)]
 pub(crate) struct PartsCache {
     entries: Vec<TableParts>,
-    index: HashMap<TableId, usize>,
+    /// Per table, the indexes in `entries` of its cached versions, oldest first.
+    index: HashMap<TableId, Vec<usize>>,
+    /// The entry used last: most records are for the same table as the previous one.
     last: usize,
+    /// How many times parts were built (for tests).
+    builds: u64,
 }
 
 impl PartsCache {
-    /// The parts of `schema`, built on first use and after each definition change.
+    /// The parts of `schema`, built on first use of each definition version.
+    ///
+    /// # Errors
+    /// When the definition cannot be encoded (see [`TableParts::build`]).
     pub(crate) fn get(&mut self, schema: &Arc<TableSchema>) -> Result<&TableParts> {
-        if self
-            .entries
-            .get(self.last)
-            .is_some_and(|p| Arc::ptr_eq(&p.schema, schema))
-        {
-            return self
-                .entries
-                .get(self.last)
-                .ok_or(Error::MissingTable { op: "" });
+        let hit = |p: &TableParts| Arc::ptr_eq(&p.schema, schema);
+        if !self.entries.get(self.last).is_some_and(hit) {
+            self.last = self.find_or_build(schema)?;
         }
-        let i = match self.index.get(schema.id()) {
-            Some(&i) => {
-                if let Some(entry) = self.entries.get_mut(i) {
-                    if Arc::ptr_eq(&entry.schema, schema) {
-                        // Found by id: another table was used in between.
-                    } else if entry.schema.version() == schema.version() && entry.schema == *schema
-                    {
-                        // Same definition in another Arc: adopt it for the pointer fast path.
-                        entry.schema = schema.clone();
-                    } else {
-                        *entry = TableParts::build(schema)?;
-                    }
-                }
-                i
-            }
-            None => {
-                let parts = TableParts::build(schema)?;
-                self.entries.push(parts);
-                let i = self.entries.len() - 1;
-                self.index.insert(schema.id().clone(), i);
-                i
-            }
-        };
-        self.last = i;
-        self.entries.get(i).ok_or(Error::MissingTable { op: "" })
+        self.entries
+            .get(self.last)
+            .ok_or(Error::MissingTable { op: "(cache)" })
     }
 
-    /// How many tables have cached parts.
+    fn find_or_build(&mut self, schema: &Arc<TableSchema>) -> Result<usize> {
+        let slots = self.index.get(schema.id()).map_or(&[][..], Vec::as_slice);
+        if let Some(&i) = slots.iter().find(|&&i| {
+            self.entries
+                .get(i)
+                .is_some_and(|p| Arc::ptr_eq(&p.schema, schema))
+        }) {
+            return Ok(i);
+        }
+        for &i in slots {
+            if let Some(p) = self.entries.get_mut(i)
+                && p.schema.version() == schema.version()
+                && *p.schema == **schema
+            {
+                // The same definition in another Arc: adopt it for the pointer fast path.
+                p.schema = schema.clone();
+                return Ok(i);
+            }
+        }
+        let parts = TableParts::build(schema)?;
+        self.builds += 1;
+        let slots = self.index.entry(schema.id().clone()).or_default();
+        if slots.len() < VERSIONS_PER_TABLE {
+            self.entries.push(parts);
+            let i = self.entries.len() - 1;
+            slots.push(i);
+            Ok(i)
+        } else {
+            // Replace the oldest version of this table.
+            slots.rotate_left(1);
+            let i = slots.last().copied().unwrap_or_default();
+            if let Some(slot) = self.entries.get_mut(i) {
+                *slot = parts;
+            }
+            Ok(i)
+        }
+    }
+
+    /// How many (table, version) parts are cached.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// How many times parts were built.
+    #[cfg(test)]
+    pub(crate) fn builds(&self) -> u64 {
+        self.builds
     }
 }
