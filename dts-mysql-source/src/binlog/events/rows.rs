@@ -109,7 +109,9 @@ impl RowsEvent {
             )
         })?;
         let count_at = r.offset();
-        let column_count = r.try_lenenc_len("rows.column_count")?;
+        let column_count = r.try_lenenc("rows.column_count")?;
+        // A count, not a length: it must equal the map's (checked below), so it fits in usize.
+        let column_count = usize::try_from(column_count).unwrap_or(usize::MAX);
         if column_count != table.columns.len() {
             return Err(DecodeError::invalid(
                 "rows.column_count",
@@ -435,11 +437,26 @@ fn read_value(r: &mut Reader, col: PlannedColumn, scratch: &mut BytesMut) -> Dec
             Value::Enum(u16::try_from(v).map_err(|_| r.invalid("value.enum", "index above 65535"))?)
         }
         ColumnKind::Set { pack } => Value::Set(r.try_uint_n(usize::from(pack), "value.set")?),
-        ColumnKind::String { len_bytes, .. } | ColumnKind::VarString { len_bytes, .. } => {
-            let n = r.try_uint_n(usize::from(len_bytes), "value.string_length")?;
-            let n =
-                usize::try_from(n).map_err(|_| r.invalid("value.string_length", "too large"))?;
-            let b = r.try_bytes(n, "value.string")?;
+        ColumnKind::String { len_bytes, max_len } => {
+            let b = length_prefixed(r, len_bytes, "value.string")?;
+            if col.binary {
+                // BINARY(N) is stored with its trailing 0x00 padding stripped; SELECT returns
+                // all N bytes, so restore them (CHAR's stripped spaces are not returned either).
+                let n = usize::from(max_len);
+                if b.len() < n {
+                    let mut padded = BytesMut::with_capacity(n);
+                    padded.extend_from_slice(&b);
+                    padded.resize(n, 0);
+                    Value::Bytes(padded.freeze())
+                } else {
+                    Value::Bytes(b)
+                }
+            } else {
+                Value::String(b)
+            }
+        }
+        ColumnKind::VarString { len_bytes, .. } => {
+            let b = length_prefixed(r, len_bytes, "value.string")?;
             if col.binary {
                 Value::Bytes(b)
             } else {
