@@ -104,7 +104,7 @@ impl DtsAvroConfig {
 }
 
 /// Writes each event as one DTS Avro `Record` (the message value) with the documented key
-/// (see the [`key`](crate::key_text) rules in the crate docs).
+/// ([`key_text`](crate::key_text) gives the rules).
 ///
 /// Keeps per-table parts (escaped `objectName`, the `fields` array, `pk_uk_info`,
 /// `metaVersion`, per-column union heads) for each table's current definition version, so that

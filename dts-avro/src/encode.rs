@@ -370,11 +370,10 @@ impl ColumnPlan {
             ),
             // ColumnType is non-exhaustive: a type added later has no form yet.
             _ => {
-                return Err(Error::ValueMismatch {
+                return Err(Error::UnsupportedColumnType {
                     table: table.to_owned(),
                     column: c.name.clone(),
                     ty: c.ty,
-                    value: "any",
                 });
             }
         };

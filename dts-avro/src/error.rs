@@ -57,6 +57,16 @@ pub enum Error {
         /// The value's variant (`Int`, `Date`, ...).
         value: &'static str,
     },
+    /// A column type this codec has no DTS Avro form for (a type added to `ColumnType` later).
+    #[error("column {column} of {table} is {ty:?}, which has no DTS Avro form")]
+    UnsupportedColumnType {
+        /// `db.table`.
+        table: String,
+        /// The column name.
+        column: String,
+        /// The column's type.
+        ty: ColumnType,
+    },
     /// An ENUM index or SET bit has no label in the column definition.
     #[error(
         "column {column} of {table}: {kind} value {value} has no label (the column has {labels} labels)"

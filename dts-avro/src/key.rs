@@ -1,35 +1,5 @@
 //! The Kafka message key of a record, and the key text the hash-of-primary-key partition policy
-//! hashes.
-//!
-//! - Row records (INIT, INSERT, UPDATE, DELETE) of a table with a row key
-//!   ([`TableSchema::row_key`]: the primary key, else a unique key):
-//!   `<objectName>:<k1>,<k2>,…`.
-//! - Other row records and DDL: `<objectName>` (`db.table`, or `db` for DDL).
-//! - BEGIN, COMMIT, HEARTBEAT: no key.
-//!
-//! `<objectName>` is the record's `objectName` (a `.` inside a name written `\u002E`). The key
-//! values `<k1>,<k2>…` ([`key_text`]) come from the after image (the before image for DELETE),
-//! in key order, each in the canonical text form below with `,`, `:` and `\` escaped by a `\`.
-//! The text is UTF-8 and, within one table, different keys always give different texts (so
-//! log compaction never merges two rows).
-//!
-//! | value | text |
-//! |---|---|
-//! | integers, BIT, YEAR | decimal: `-5`, `18446744073709551615` |
-//! | DECIMAL | its exact text: `-12.340` |
-//! | FLOAT, DOUBLE | shortest round-trip decimal (`1.5`, `0.1`), no exponent |
-//! | DATE | `2024-02-29` |
-//! | TIME | `-838:59:59`, `12:00:00.5` (fraction with the column's fsp digits; 6 when unknown) |
-//! | DATETIME | `2024-02-29 12:00:00.123456` |
-//! | TIMESTAMP | the UTC date and time, same form (the zero timestamp: `0000-00-00 00:00:00`) |
-//! | CHAR, VARCHAR, TEXT, JSON | the bytes as text; a byte that is not UTF-8 is written `\xHH` |
-//! | BINARY, VARBINARY, BLOB, GEOMETRY, VECTOR | lowercase hex of the bytes |
-//! | ENUM | the label (index 0: the empty string) |
-//! | SET | the labels joined by `,` (so escaped: `a\,b`) |
-//! | NULL (a nullable unique key) | `\N` |
-//!
-//! For example, a row `(id=7, region='eu:west')` of `shop.orders` with primary key
-//! `(region, id)` has the key text `eu\:west,7` and the message key `shop.orders:eu\:west,7`.
+//! hashes: see [`key_text`].
 
 use std::fmt::{self, Write as _};
 
@@ -40,10 +10,45 @@ use crate::encode::variant_name;
 use crate::error::{Error, Result};
 
 /// The key text of a row event: its row key values in canonical text form, escaped and joined
-/// by `,` (see the [module docs](self)). This is the text the hash-of-primary-key partition
-/// policy hashes (Java `String.hashCode`).
+/// by `,`. This is the text the hash-of-primary-key partition policy hashes (Java
+/// `String.hashCode`), and the part after `:` of the message key.
 ///
 /// `None` for events that are not row events and for tables without a primary or unique key.
+///
+/// # Message key
+///
+/// - Row records (INIT, INSERT, UPDATE, DELETE) of a table with a row key
+///   ([`TableSchema::row_key`]: the primary key, else a unique key):
+///   `<objectName>:<k1>,<k2>,…`.
+/// - Other row records and DDL: `<objectName>` (`db.table`, or `db` for DDL).
+/// - BEGIN, COMMIT, HEARTBEAT: no key.
+///
+/// `<objectName>` is the record's `objectName` (a `.` inside a name written `\u002E`). The key
+/// values `<k1>,<k2>…` come from the after image (the before image for DELETE),
+/// in key order, each in the canonical text form below with `,`, `:` and `\` escaped by a `\`.
+/// The text is UTF-8 and, within one table, different keys always give different texts (so
+/// log compaction never merges two rows).
+///
+/// | value | text (before escaping) |
+/// |---|---|
+/// | integers, BIT, YEAR | decimal: `-5`, `18446744073709551615` |
+/// | DECIMAL | its exact text: `-12.340` |
+/// | FLOAT, DOUBLE | shortest round-trip decimal (`1.5`, `0.1`), no exponent |
+/// | DATE | `2024-02-29` |
+/// | TIME | `-838:59:59`, `12:00:00.5` (fraction with the column's fsp digits; 6 when unknown) |
+/// | DATETIME | `2024-02-29 12:00:00.123456` |
+/// | TIMESTAMP | the UTC date and time, same form (the zero timestamp: `0000-00-00 00:00:00`) |
+/// | CHAR, VARCHAR, TEXT, JSON | the bytes as text; a byte that is not UTF-8 is written `\xHH` |
+/// | BINARY, VARBINARY, BLOB, GEOMETRY, VECTOR | lowercase hex of the bytes |
+/// | ENUM | the label (index 0: the empty string) |
+/// | SET | the labels joined by `,` (so escaped: `a\,b`) |
+/// | NULL (a nullable unique key) | `\N` |
+///
+/// For example, a row `(id=7, region='eu:west')` of `shop.orders` with primary key
+/// `(region, id)` has the key text `eu\:west,7` and the message key `shop.orders:eu\:west,7`.
+///
+/// An UPDATE that changes the key is keyed by its new key (its after image); a compacted topic
+/// keeps the last record of the old key too.
 ///
 /// # Errors
 /// When the event's image is missing or too short for the key, or an ENUM/SET key value has no
@@ -324,7 +329,7 @@ fn write_value_text(
     Ok(())
 }
 
-/// Appends the message key of `event` (see the [module docs](self)) given its escaped
+/// Appends the message key of `event` (see [`key_text`]) given its escaped
 /// `objectName`; nothing when it has none.
 pub(crate) fn write_message_key(
     event: &ChangeEvent,

@@ -53,9 +53,26 @@
 //!
 //! `<objectName>` for records without a row key, `<objectName>:<k1>,<k2>…` for rows of a table
 //! with a primary key (or, failing that, a unique key), each key value in canonical text form
-//! with `,` `:` `\` escaped by `\`; no key for BEGIN, COMMIT, HEARTBEAT. The canonical forms
-//! are listed at [`key_text`]'s module; the hash-of-primary-key partition policy hashes
-//! exactly [`key_text`] (without the `objectName` prefix) with Java's `String.hashCode`.
+//! with `,` `:` `\` escaped by `\`; no key for BEGIN, COMMIT, HEARTBEAT. [`key_text`] lists the
+//! canonical forms; the hash-of-primary-key partition policy hashes exactly [`key_text`] (the
+//! key without the `objectName` prefix) with Java's `String.hashCode`.
+//!
+//! ## Decisions where the format description is silent
+//!
+//! - An unknown binlog position (none, or a file name without a numeric suffix) is written as
+//!   `""` (the schema default of `safeSourcePosition`); `safeSourcePosition` falls back to the
+//!   event's own position when the source gives no transaction start.
+//! - `metaVersion` is [`TableSchema::version`](dts_core::TableSchema::version) with the top bit
+//!   cleared, so it parses as a Java `long`.
+//! - A zero `read_ts_ms` or `server_id` means unknown: the tag is left out. `commitTimestamp`
+//!   is in seconds, like `sourceTimestamp`. `GTID` is also written on BEGIN/COMMIT markers.
+//! - ENUM index 0 (MySQL's error value) is the empty label; DECIMAL without declared
+//!   precision/scale is (10, 0), MySQL's default; BIT without length is BIT(1).
+//! - A CHAR/VARCHAR/TEXT column without a charset is an error, never a guess.
+//! - A `Value::String` is accepted for ENUM/SET (as the label text) and JSON columns, and
+//!   `String`/`Bytes` interchangeably for character and binary columns (same raw bytes).
+//! - The per-table cache keeps up to 4 definition versions per table (old and new versions
+//!   interleave around a DDL); on an error nothing is appended to the caller's buffer.
 //!
 //! ## Guarantees
 //!
