@@ -325,8 +325,7 @@ impl RowsIter<'_> {
         let n_present = (0..count).filter(|&i| bit(present, i)).count();
         let nulls = self
             .r
-            .try_slice(n_present.div_ceil(8), "rows.null_bitmap")?
-            .to_vec();
+            .try_bytes(n_present.div_ceil(8), "rows.null_bitmap")?;
         let mut values = Vec::with_capacity(n_present);
         let mut k = 0usize;
         for (i, col) in self.plan.columns.iter().enumerate().take(count) {
