@@ -173,6 +173,11 @@ fn read_varlen(doc: &Doc<'_>, at: usize) -> DecodeResult<(usize, usize)> {
     Err(doc.err(at, "variable-length size longer than 5 bytes"))
 }
 
+/// Writes `s` as a JSON string literal (escaped as MySQL does).
+pub(crate) fn write_string_pub(out: &mut BytesMut, s: &str) {
+    write_string(out, s);
+}
+
 fn write_string(out: &mut BytesMut, s: &str) {
     out.put_u8(b'"');
     let bytes = s.as_bytes();

@@ -31,6 +31,7 @@ pub mod events;
 mod file;
 mod header;
 pub mod json;
+mod json_diff;
 mod reader;
 pub mod time;
 

@@ -275,17 +275,17 @@ impl RowsIter<'_> {
         match ev.kind {
             RowsKind::Write => Ok(RowChange {
                 before: None,
-                after: Some(self.image(&ev.present_before, false)?),
+                after: Some(self.image(&ev.present_before, None)?),
             }),
             RowsKind::Delete => Ok(RowChange {
-                before: Some(self.image(&ev.present_before, false)?),
+                before: Some(self.image(&ev.present_before, None)?),
                 after: None,
             }),
             RowsKind::Update => {
-                let before = self.image(&ev.present_before, false)?;
+                let before = self.image(&ev.present_before, None)?;
                 let after = self.image(
                     ev.present_after.as_ref().unwrap_or(&ev.present_before),
-                    false,
+                    None,
                 )?;
                 Ok(RowChange {
                     before: Some(before),
@@ -293,10 +293,10 @@ impl RowsIter<'_> {
                 })
             }
             RowsKind::PartialUpdate => {
-                let before = self.image(&ev.present_before, false)?;
+                let before = self.image(&ev.present_before, None)?;
                 let after = self.image(
                     ev.present_after.as_ref().unwrap_or(&ev.present_before),
-                    true,
+                    Some((&ev.present_before, &before)),
                 )?;
                 Ok(RowChange {
                     before: Some(before),
@@ -306,20 +306,29 @@ impl RowsIter<'_> {
         }
     }
 
-    fn image(&mut self, present: &Bytes, partial_after: bool) -> DecodeResult<Vec<Value>> {
+    /// One row image. For the after image of a PARTIAL_UPDATE_ROWS event, `shared` is the
+    /// before image (its present-columns bitmap and values), to which JSON diffs apply.
+    fn image(
+        &mut self,
+        present: &Bytes,
+        shared: Option<(&Bytes, &[Value])>,
+    ) -> DecodeResult<Vec<Value>> {
         let count = self.event.column_count;
-        if partial_after {
-            let at = self.r.offset();
+        // PARTIAL_JSON_UPDATES: one bit per JSON column of the table says "holds diffs".
+        let mut partial_bits: Option<Bytes> = None;
+        if shared.is_some() {
             let options = self.r.try_lenenc("rows.value_options")?;
             if options & 1 != 0 {
-                // PARTIAL_JSON_UPDATES: applying JSON diffs needs the before image's document.
-                return Err(DecodeError::new(
-                    crate::binlog::error::DecodeErrorKind::Unsupported(
-                        "JSON partial update diffs (binlog_row_value_options=PARTIAL_JSON)",
-                    ),
-                    "rows.value_options",
-                    at,
-                ));
+                let json_columns = self
+                    .plan
+                    .columns
+                    .iter()
+                    .filter(|c| matches!(c.kind, ColumnKind::Json { .. }))
+                    .count();
+                partial_bits = Some(
+                    self.r
+                        .try_bytes(json_columns.div_ceil(8), "rows.partial_bits")?,
+                );
             }
         }
         let n_present = (0..count).filter(|&i| bit(present, i)).count();
@@ -328,7 +337,11 @@ impl RowsIter<'_> {
             .try_bytes(n_present.div_ceil(8), "rows.null_bitmap")?;
         let mut values = Vec::with_capacity(n_present);
         let mut k = 0usize;
+        let mut json_ordinal = 0usize;
         for (i, col) in self.plan.columns.iter().enumerate().take(count) {
+            let is_json = matches!(col.kind, ColumnKind::Json { .. });
+            let partial = is_json && partial_bits.as_ref().is_some_and(|b| bit(b, json_ordinal));
+            json_ordinal = json_ordinal.saturating_add(usize::from(is_json));
             if !bit(present, i) {
                 continue;
             }
@@ -336,6 +349,29 @@ impl RowsIter<'_> {
             k = k.saturating_add(1);
             if is_null {
                 values.push(Value::Null);
+                continue;
+            }
+            if partial
+                && let (ColumnKind::Json { len_bytes }, Some((before_present, before))) =
+                    (col.kind, shared)
+            {
+                let at = self.r.offset();
+                let diffs = length_prefixed(&mut self.r, len_bytes, "value.json_diff")?;
+                let pos = (0..i).filter(|&j| bit(before_present, j)).count();
+                let old = match before.get(pos) {
+                    Some(Value::Json(text)) if bit(before_present, i) => text,
+                    _ => {
+                        return Err(DecodeError::invalid(
+                            "value.json_diff",
+                            at,
+                            "the before image has no JSON document to apply the diffs to",
+                        ));
+                    }
+                };
+                let diff_at = at.saturating_add(u64::from(len_bytes));
+                values.push(Value::Json(crate::binlog::json_diff::apply_diffs(
+                    old, diffs, diff_at,
+                )?));
                 continue;
             }
             values.push(read_value(&mut self.r, *col, &mut self.scratch)?);
@@ -499,4 +535,106 @@ fn length_prefixed(r: &mut Reader, len_bytes: u8, what: &'static str) -> DecodeR
     let n = r.try_uint_n(usize::from(len_bytes), what)?;
     let n = usize::try_from(n).map_err(|_| r.invalid(what, "length does not fit in memory"))?;
     r.try_bytes(n, what)
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+mod tests {
+    use bytes::Bytes;
+
+    use crate::binlog::{Event, EventDecoder, RowPlan};
+    use dts_core::Value;
+
+    fn event(ty: u8, body: &[u8]) -> Bytes {
+        let size = u32::try_from(19 + body.len()).unwrap();
+        let mut e = vec![0, 0, 0, 0, ty, 1, 0, 0, 0];
+        e.extend_from_slice(&size.to_le_bytes());
+        e.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        e.extend_from_slice(body);
+        Bytes::from(e)
+    }
+
+    /// `t(id INT, doc JSON)`.
+    fn table_map() -> Bytes {
+        event(
+            19,
+            &[
+                1, 0, 0, 0, 0, 0, 0, 0, 1, b'd', 0, 1, b't', 0, 2, 3, 245, 1, 4, 0b10,
+            ],
+        )
+    }
+
+    #[test]
+    fn partial_json_update_applies_diffs_to_the_full_before_image() {
+        // {"a": 1} in binary JSON (small object).
+        let doc: &[u8] = &[0x00, 1, 0, 12, 0, 11, 0, 1, 0, 0x05, 1, 0, b'a'];
+        // REPLACE $.a with int16 7.
+        let diff: &[u8] = &[0, 3, b'$', b'.', b'a', 3, 0x05, 7, 0];
+        let mut body = vec![1, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 0b11, 0b11];
+        body.extend_from_slice(&[0, 1, 0, 0, 0]);
+        body.extend_from_slice(&u32::try_from(doc.len()).unwrap().to_le_bytes());
+        body.extend_from_slice(doc);
+        body.extend_from_slice(&[1, 0b1, 0, 1, 0, 0, 0]);
+        body.extend_from_slice(&u32::try_from(diff.len()).unwrap().to_le_bytes());
+        body.extend_from_slice(diff);
+        let mut d = EventDecoder::default();
+        d.decode(&table_map()).unwrap();
+        let ev = d.decode(&event(39, &body)).unwrap();
+        let Event::Rows(rows) = ev.event else {
+            panic!()
+        };
+        let plan = RowPlan::new(&rows.table);
+        let changes: Vec<_> = rows.rows(&plan).collect::<Result<_, _>>().unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].before.as_ref().unwrap()[1],
+            Value::Json(Bytes::from_static(br#"{"a": 1}"#))
+        );
+        assert_eq!(
+            changes[0].after.as_ref().unwrap()[1],
+            Value::Json(Bytes::from_static(br#"{"a": 7}"#))
+        );
+
+        // The same diff with a MINIMAL before image (no document): an error, not a guess.
+        let mut body = vec![1, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 0b01, 0b10];
+        body.extend_from_slice(&[0, 1, 0, 0, 0]);
+        body.extend_from_slice(&[1, 0b1, 0]);
+        body.extend_from_slice(&u32::try_from(diff.len()).unwrap().to_le_bytes());
+        body.extend_from_slice(diff);
+        let ev = d.decode(&event(39, &body)).unwrap();
+        let Event::Rows(rows) = ev.event else {
+            panic!()
+        };
+        let err = rows.rows(&plan).next().unwrap().unwrap_err();
+        assert!(err.to_string().contains("no JSON document"), "{err}");
+    }
+
+    #[test]
+    fn rows_with_an_unknown_table_id_or_wrong_column_count_are_refused() {
+        let mut d = EventDecoder::default();
+        let write = event(
+            30,
+            &[
+                9, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 0b11, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+            ],
+        );
+        assert!(
+            d.decode(&write)
+                .unwrap_err()
+                .to_string()
+                .contains("no TABLE_MAP")
+        );
+        d.decode(&table_map()).unwrap();
+        let write = event(30, &[1, 0, 0, 0, 0, 0, 1, 0, 2, 0, 3, 0b111, 0]);
+        assert!(
+            d.decode(&write)
+                .unwrap_err()
+                .to_string()
+                .contains("column count")
+        );
+    }
 }
