@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use dts_core::Value;
 use dts_mysql_source::binlog::{
-    BinlogFile, DecodeError, DecodeErrorKind, DecodeOptions, Event, EventDecoder, EventType,
-    RowPlan,
+    BinlogFile, DecodeError, DecodeOptions, Event, EventDecoder, EventType, RowPlan,
 };
 
 fn corpus() -> PathBuf {
