@@ -710,3 +710,123 @@ async fn thousand_columns_and_a_twenty_mib_row() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn mariadb_compressed_events_decode() {
+    use dts_mysql_source::binlog::EventType;
+    let mut conn = admin().await;
+    let db = format!("dts_zip_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        conn.query_drop(sql).await.unwrap();
+    }
+    let old: (String, u64) = conn
+        .query_first("SELECT @@GLOBAL.log_bin_compress, @@GLOBAL.log_bin_compress_min_len")
+        .await
+        .unwrap()
+        .unwrap();
+    conn.query_drop("SET GLOBAL log_bin_compress = ON, GLOBAL log_bin_compress_min_len = 10")
+        .await
+        .unwrap();
+    let mut c2 = admin().await;
+    let work: Vec<String> = vec![
+        format!("CREATE TABLE {db}.z (id INT PRIMARY KEY, note TEXT, n BIGINT UNSIGNED)"),
+        format!(
+            "INSERT INTO {db}.z VALUES (1, REPEAT('compress me ', 200), 18446744073709551615), (2, 'short', 0)"
+        ),
+        format!("UPDATE {db}.z SET note = REPEAT('changed ', 300) WHERE id = 1"),
+        format!("DELETE FROM {db}.z WHERE id = 2"),
+    ];
+    let files = capture(&mut c2, &work).await;
+    conn.query_drop(format!(
+        "SET GLOBAL log_bin_compress = {}, GLOBAL log_bin_compress_min_len = {}",
+        if old.0 == "ON" || old.0 == "1" {
+            "ON"
+        } else {
+            "OFF"
+        },
+        old.1
+    ))
+    .await
+    .unwrap();
+
+    // The server really compressed them, and we decoded them.
+    let mut seen = Vec::new();
+    let mut ddl = None;
+    for path in &files {
+        let mut file = BinlogFile::new(
+            Bytes::from(std::fs::read(path).unwrap()),
+            EventDecoder::default(),
+        )
+        .unwrap();
+        while let Some(ev) = file.next_event() {
+            let (_, ev) = ev.unwrap();
+            if let Event::Query(q) = &ev.event
+                && q.query.windows(12).any(|w| w == b"CREATE TABLE")
+                && q.query.windows(db.len()).any(|w| w == db.as_bytes())
+            {
+                ddl = Some((
+                    ev.header.event_type,
+                    String::from_utf8_lossy(&q.query).into_owned(),
+                ));
+            }
+            if let Event::Rows(r) = &ev.event
+                && r.table.schema == db.as_bytes()
+            {
+                seen.push(ev.header.event_type);
+            }
+        }
+    }
+    let (ddl_type, ddl_text) = ddl.expect("CREATE TABLE found");
+    assert_eq!(ddl_type, EventType::MariaQueryCompressed);
+    assert!(ddl_text.contains("note TEXT"), "{ddl_text}");
+    assert!(
+        seen.contains(&EventType::MariaWriteRowsCompressedV1)
+            && seen.contains(&EventType::MariaUpdateRowsCompressedV1)
+            && seen.contains(&EventType::MariaDeleteRowsCompressedV1),
+        "{seen:?}"
+    );
+    let cols = vec![
+        Col {
+            name: "id".into(),
+            data_type: "int".into(),
+            unsigned: false,
+            binary: false,
+            labels: vec![],
+        },
+        Col {
+            name: "note".into(),
+            data_type: "text".into(),
+            unsigned: false,
+            binary: false,
+            labels: vec![],
+        },
+        Col {
+            name: "n".into(),
+            data_type: "bigint".into(),
+            unsigned: true,
+            binary: false,
+            labels: vec![],
+        },
+    ];
+    let decoded = ours(&files, &db, &plan_from_schema(&cols));
+    assert_eq!(decoded.len(), 4);
+    assert_eq!(
+        decoded[0].1.after.as_ref().unwrap()[1],
+        Value::String(Bytes::from("compress me ".repeat(200)))
+    );
+    assert_eq!(
+        decoded[0].1.after.as_ref().unwrap()[2],
+        Value::UInt(u64::MAX)
+    );
+    assert_eq!(
+        decoded[2].1.after.as_ref().unwrap()[1],
+        Value::String(Bytes::from("changed ".repeat(300)))
+    );
+    assert_eq!(decoded[3].1.before.as_ref().unwrap()[0], Value::Int(2));
+    conn.query_drop(format!("DROP DATABASE {db}"))
+        .await
+        .unwrap();
+}
