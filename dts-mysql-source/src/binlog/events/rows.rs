@@ -263,7 +263,16 @@ impl Iterator for RowsIter<'_> {
         if self.failed || self.r.is_empty() {
             return None;
         }
-        let result = self.next_row();
+        let start = self.r.offset();
+        let mut result = self.next_row();
+        // A row that consumes nothing (no column present) would repeat forever.
+        if result.is_ok() && self.r.offset() == start {
+            result = Err(DecodeError::invalid(
+                "rows.columns_present",
+                start,
+                "a row image with no columns: the rows cannot advance",
+            ));
+        }
         self.failed = result.is_err();
         Some(result)
     }
@@ -635,6 +644,26 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("column count")
+        );
+    }
+
+    #[test]
+    fn a_row_with_no_present_columns_is_an_error_not_an_endless_loop() {
+        let mut d = EventDecoder::default();
+        d.decode(&table_map()).unwrap();
+        let write = event(30, &[1, 0, 0, 0, 0, 0, 1, 0, 2, 0, 2, 0b00, 0, 0, 0]);
+        let Event::Rows(rows) = d.decode(&write).unwrap().event else {
+            panic!()
+        };
+        let plan = RowPlan::new(&rows.table);
+        let results: Vec<_> = rows.rows(&plan).take(10).collect();
+        assert_eq!(results.len(), 1);
+        assert!(
+            results[0]
+                .as_ref()
+                .unwrap_err()
+                .to_string()
+                .contains("no columns")
         );
     }
 }
