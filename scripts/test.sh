@@ -15,8 +15,8 @@
 # with `eval "$(scripts/mariadb.sh env)"; eval "$(scripts/kafka.sh env)"`).
 # Servers that were already running before this script are left running.
 #
-# DTS_BINLOG_FIXTURES defaults to <repo>/../shared/fixtures/binlogs when that
-# directory exists.
+# DTS_BINLOG_FIXTURES and DTS_AVRO_SCHEMA default to the shared folder beside the
+# repository (<repo>/../shared, or DTS_SHARED).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,17 +27,24 @@ header() {
     printf '\n==================== %s ====================\n' "$*" >&2
 }
 
-# ------------------------------------------------------- binlog fixtures ---
-if [ -z "${DTS_BINLOG_FIXTURES:-}" ]; then
-    fixtures="$REPO/../shared/fixtures/binlogs"
-    if [ -d "$fixtures" ]; then
-        DTS_BINLOG_FIXTURES="$(cd "$fixtures" && pwd)"
-        export DTS_BINLOG_FIXTURES
-    else
-        echo "binlog fixture corpus not found at $fixtures: corpus tests will fail/not run" >&2
-    fi
-elif [ ! -d "$DTS_BINLOG_FIXTURES" ]; then
-    echo "binlog fixture corpus not found at $DTS_BINLOG_FIXTURES (DTS_BINLOG_FIXTURES): corpus tests will fail/not run" >&2
+# ------------------------------------------------------ shared test data ---
+# The binlog fixture corpus and the DTS Avro contract live in the project's shared folder,
+# beside the repository (never copied into it). DTS_SHARED overrides; a clone that is not
+# beside it falls back to /work/shared when that exists.
+shared="${DTS_SHARED:-$REPO/../shared}"
+if [ ! -d "$shared" ] && [ -d /work/shared ]; then
+    shared=/work/shared
+fi
+if [ -d "$shared" ]; then
+    shared="$(cd "$shared" && pwd)"
+    : "${DTS_BINLOG_FIXTURES:=$shared/fixtures/binlogs}"
+    : "${DTS_AVRO_SCHEMA:=$shared/dts-avro/Record.avsc}"
+    export DTS_BINLOG_FIXTURES DTS_AVRO_SCHEMA
+else
+    echo "shared test data not found at $shared: the binlog corpus and Avro contract tests will FAIL (set DTS_SHARED)" >&2
+fi
+if [ -n "${DTS_BINLOG_FIXTURES:-}" ] && [ ! -d "$DTS_BINLOG_FIXTURES" ]; then
+    echo "binlog fixture corpus not found at $DTS_BINLOG_FIXTURES: corpus tests will fail" >&2
 fi
 
 # --------------------------------------------------------------- servers ---
