@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use dts::core::Value;
 use dts_mysql_source::binlog::{
-    BinlogFile, DecodeOptions, DecodedEvent, Event, EventDecoder, RowPlan, uuid_text,
+    BinlogFile, DecodeOptions, DecodedEvent, Event, EventDecoder, RowPlan,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -113,10 +113,7 @@ fn describe(offset: u64, ev: &DecodedEvent, out: &mut Map<String, Json>) -> Resu
             out.insert("rows".into(), Json::Array(list));
         }
         Event::Gtid(g) => {
-            out.insert(
-                "gtid".into(),
-                json!(format!("{}:{}", uuid_text(&g.sid), g.gno)),
-            );
+            out.insert("gtid".into(), json!(g.gtid_text()));
         }
         Event::PreviousGtids(p) => {
             out.insert("gtid_set".into(), json!(p.set.to_string()));

@@ -417,3 +417,21 @@ fn decimals_and_dates_from_mysql_8() {
         Value::Decimal(dts_core::Decimal::from_text(Bytes::from("250.00")).unwrap())
     );
 }
+
+#[test]
+fn tagged_gtid_of_mysql_8_4() {
+    let data = read(
+        &corpus(),
+        "rust_mysql_common/binlog_transaction_with_GTID_TAG.000001",
+    );
+    let mut file = BinlogFile::new(data, EventDecoder::default()).unwrap();
+    let mut gtids = Vec::new();
+    while let Some(ev) = file.next_event() {
+        if let Event::Gtid(g) = ev.unwrap().1.event {
+            gtids.push((g.gtid_text(), g.last_committed, g.sequence_number));
+        }
+    }
+    assert_eq!(gtids.len(), 1);
+    assert_eq!(gtids[0].0, "55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:3");
+    assert!(gtids[0].2 > gtids[0].1, "{gtids:?}");
+}

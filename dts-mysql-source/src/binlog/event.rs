@@ -40,13 +40,8 @@ pub enum Event {
     TableMap(Arc<TableMapEvent>),
     /// A rows event (WRITE/UPDATE/DELETE/PARTIAL_UPDATE, any version, decompressed).
     Rows(RowsEvent),
-    /// MySQL GTID or ANONYMOUS_GTID.
+    /// MySQL GTID, ANONYMOUS_GTID or GTID_TAGGED (8.4+, with [`GtidEvent::tag`]).
     Gtid(GtidEvent),
-    /// MySQL GTID_TAGGED (8.4+), kept raw.
-    GtidTagged {
-        /// The serialized body.
-        body: Bytes,
-    },
     /// MySQL PREVIOUS_GTIDS.
     PreviousGtids(PreviousGtidsEvent),
     /// MariaDB GTID.
@@ -358,7 +353,7 @@ impl EventDecoder {
             EventType::Gtid | EventType::AnonymousGtid => {
                 Event::Gtid(GtidEvent::decode(r, ty == EventType::AnonymousGtid)?)
             }
-            EventType::GtidTagged => Event::GtidTagged { body: r.rest() },
+            EventType::GtidTagged => Event::Gtid(GtidEvent::decode_tagged(r)?),
             EventType::PreviousGtids => Event::PreviousGtids(PreviousGtidsEvent::decode(r)?),
             EventType::MariaGtid => Event::MariaGtid(MariaGtidEvent::decode(r, header.server_id)?),
             EventType::MariaGtidList => Event::MariaGtidList(gtid::decode_gtid_list(r)?),
