@@ -58,6 +58,7 @@ mod pipeline;
 mod position;
 mod progress;
 mod schema;
+mod secret;
 mod sink;
 mod source;
 mod value;
@@ -76,6 +77,7 @@ pub use position::{
 };
 pub use progress::{Phase, Progress, ProgressReporter, TableProgress};
 pub use schema::{ColumnDef, ColumnType, InvalidKey, KeyDef, TableId, TableSchema};
+pub use secret::Secret;
 pub use sink::{Delivery, Sink, SinkRecord};
 pub use source::{PipelineClosed, Source, SourceContext};
 pub use value::{Date, DateTime, Decimal, Time, Value};

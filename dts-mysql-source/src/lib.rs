@@ -15,5 +15,6 @@
 
 pub mod binlog;
 mod error;
+pub mod protocol;
 
 pub use error::{Error, Result};

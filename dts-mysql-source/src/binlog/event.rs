@@ -170,6 +170,13 @@ impl EventDecoder {
         }
     }
 
+    /// Declares the checksum algorithm of events that arrive before the stream's
+    /// FORMAT_DESCRIPTION (the artificial ROTATE a server sends first on a replication
+    /// connection carries the server's checksum). The FDE, once seen, decides again.
+    pub fn assume_checksum(&mut self, checksum: ChecksumAlg) {
+        self.fde.checksum = checksum;
+    }
+
     /// The format description in force.
     #[must_use]
     pub fn format(&self) -> &FormatDescriptionEvent {
