@@ -81,9 +81,9 @@ async fn streams_rows_written_after_the_start_position() {
     decoder.assume_checksum(alg);
     let mut rows = Vec::new();
     let mut types = Vec::new();
-    loop {
-        match c.next_event().await.unwrap() {
-            StreamItem::Event(raw) => {
+    while let StreamItem::Event(raw) = c.next_event().await.unwrap() {
+        {
+            {
                 let ev = decoder.decode(&raw).unwrap_or_else(|e| panic!("{e}"));
                 types.push(ev.header.event_type);
                 if let Event::Rotate { next_file, .. } = &ev.event {
@@ -93,16 +93,15 @@ async fn streams_rows_written_after_the_start_position() {
                         "first event: ROTATE to the start file"
                     );
                 }
-                if let Event::Rows(r) = &ev.event {
-                    if r.table.schema == db.as_bytes() {
-                        let plan = RowPlan::new(&r.table);
-                        for row in r.rows(&plan) {
-                            rows.push(row.unwrap().after.unwrap());
-                        }
+                if let Event::Rows(r) = &ev.event
+                    && r.table.schema == db.as_bytes()
+                {
+                    let plan = RowPlan::new(&r.table);
+                    for row in r.rows(&plan) {
+                        rows.push(row.unwrap().after.unwrap());
                     }
                 }
             }
-            StreamItem::End => break,
         }
     }
     assert_eq!(types[0], EventType::Rotate);
