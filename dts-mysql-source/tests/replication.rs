@@ -82,25 +82,21 @@ async fn streams_rows_written_after_the_start_position() {
     let mut rows = Vec::new();
     let mut types = Vec::new();
     while let StreamItem::Event(raw) = c.next_event().await.unwrap() {
+        let ev = decoder.decode(&raw).unwrap_or_else(|e| panic!("{e}"));
+        types.push(ev.header.event_type);
+        if let Event::Rotate { next_file, .. } = &ev.event {
+            assert_eq!(
+                String::from_utf8_lossy(next_file),
+                file,
+                "first event: ROTATE to the start file"
+            );
+        }
+        if let Event::Rows(r) = &ev.event
+            && r.table.schema == db.as_bytes()
         {
-            {
-                let ev = decoder.decode(&raw).unwrap_or_else(|e| panic!("{e}"));
-                types.push(ev.header.event_type);
-                if let Event::Rotate { next_file, .. } = &ev.event {
-                    assert_eq!(
-                        String::from_utf8_lossy(next_file),
-                        file,
-                        "first event: ROTATE to the start file"
-                    );
-                }
-                if let Event::Rows(r) = &ev.event
-                    && r.table.schema == db.as_bytes()
-                {
-                    let plan = RowPlan::new(&r.table);
-                    for row in r.rows(&plan) {
-                        rows.push(row.unwrap().after.unwrap());
-                    }
-                }
+            let plan = RowPlan::new(&r.table);
+            for row in r.rows(&plan) {
+                rows.push(row.unwrap().after.unwrap());
             }
         }
     }
