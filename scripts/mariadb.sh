@@ -51,7 +51,17 @@ set -euo pipefail
 set +m
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-STATE="$REPO/target/mariadb"
+# DTS_MARIADB_INSTANCE=name runs a second, separate server (state in target/mariadb-name/,
+# variables DTS_MARIADB_NAME_URL, ...); DTS_MARIADB_ARGS adds mariadbd options (later options
+# win), e.g. a deliberately misconfigured server for the precheck tests:
+#   DTS_MARIADB_INSTANCE=stmt DTS_MARIADB_ARGS="--binlog-format=STATEMENT" scripts/mariadb.sh start
+INSTANCE="${DTS_MARIADB_INSTANCE:-}"
+if [ -n "$INSTANCE" ] && ! [[ "$INSTANCE" =~ ^[a-z0-9]+$ ]]; then
+    echo "[mariadb.sh] ERROR: DTS_MARIADB_INSTANCE must be lower-case letters and digits" >&2
+    exit 1
+fi
+ENV_PREFIX="DTS_MARIADB${INSTANCE:+_${INSTANCE^^}}"
+STATE="$REPO/target/mariadb${INSTANCE:+-$INSTANCE}"
 DATADIR="$STATE/data"
 TMPDIR_DB="$STATE/tmp"
 PIDFILE="$STATE/mariadbd.pid"
@@ -149,10 +159,10 @@ print_env() {
     local port socket
     port="$(cat "$PORTFILE")"
     socket="$(cat "$SOCKFILE" 2>/dev/null || printf '%s' "$SOCKET")"
-    printf 'export DTS_MARIADB_URL=%s\n' "mysql://dts:dts_pw@127.0.0.1:$port"
-    printf 'export DTS_MARIADB_ADMIN_URL=%s\n' "mysql://dts_admin:dts_admin_pw@127.0.0.1:$port"
-    printf 'export DTS_MARIADB_PORT=%s\n' "$port"
-    printf 'export DTS_MARIADB_SOCKET=%q\n' "$socket"
+    printf 'export %s_URL=%s\n' "$ENV_PREFIX" "mysql://dts:dts_pw@127.0.0.1:$port"
+    printf 'export %s_ADMIN_URL=%s\n' "$ENV_PREFIX" "mysql://dts_admin:dts_admin_pw@127.0.0.1:$port"
+    printf 'export %s_PORT=%s\n' "$ENV_PREFIX" "$port"
+    printf 'export %s_SOCKET=%q\n' "$ENV_PREFIX" "$socket"
 }
 
 # -------------------------------------------------------------- datadir ---
@@ -229,6 +239,7 @@ launch() {
         --character-set-server=utf8mb4 \
         --collation-server=utf8mb4_general_ci \
         --performance-schema=OFF \
+        ${DTS_MARIADB_ARGS:-} \
         </dev/null >>"$LOG.launch" 2>&1 &
     pid=$!
     while [ "$waited" -lt $((START_TIMEOUT * 2)) ]; do

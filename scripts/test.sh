@@ -57,7 +57,10 @@ cleanup() {
     else
         local s
         for s in "${started[@]}"; do
-            "$SCRIPTS/$s.sh" stop || true
+            case "$s" in
+                *:*) DTS_MARIADB_INSTANCE="${s#*:}" "$SCRIPTS/${s%%:*}.sh" stop || true ;;
+                *) "$SCRIPTS/$s.sh" stop || true ;;
+            esac
         done
     fi
     exit "$rc"
@@ -79,6 +82,13 @@ start_server() {  # $1 = mariadb | kafka
 
 header "starting MariaDB"
 start_server mariadb
+header "starting a deliberately misconfigured MariaDB (STATEMENT binlog, MINIMAL images) for prechecks"
+if ! DTS_MARIADB_INSTANCE=stmt "$SCRIPTS/mariadb.sh" status 2>/dev/null; then
+    started+=("mariadb:stmt")
+fi
+env_lines="$(DTS_MARIADB_INSTANCE=stmt DTS_MARIADB_ARGS="--binlog-format=STATEMENT --binlog-row-image=MINIMAL" "$SCRIPTS/mariadb.sh" start)"
+eval "$env_lines"
+printf '%s\n' "$env_lines" >&2
 header "starting Kafka (tansu)"
 start_server kafka
 

@@ -15,6 +15,7 @@
 
 pub mod binlog;
 mod error;
+pub mod precheck;
 pub mod protocol;
 
 pub use error::{Error, Result};

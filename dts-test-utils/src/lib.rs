@@ -10,7 +10,9 @@ use std::sync::Arc;
 
 use dts_core::{ColumnDef, ColumnType, KeyDef, TableId, TableSchema};
 
-pub use servers::{binlog_fixtures_dir, kafka_bootstrap, mariadb_admin_url, mariadb_url};
+pub use servers::{
+    binlog_fixtures_dir, kafka_bootstrap, mariadb_admin_url, mariadb_stmt_url, mariadb_url,
+};
 pub use sinks::{
     CollectSink, ManualSink, ManualSinkHandle, SlowSink, SlowSinkStats, TestSinkError,
 };

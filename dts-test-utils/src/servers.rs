@@ -31,6 +31,19 @@ pub fn mariadb_admin_url() -> String {
     required("DTS_MARIADB_ADMIN_URL", "scripts/mariadb.sh")
 }
 
+/// `mysql://…` of the DTS user on the deliberately misconfigured MariaDB (STATEMENT binlog,
+/// MINIMAL row images) that `scripts/test.sh` starts for the precheck tests.
+///
+/// # Panics
+/// When `DTS_MARIADB_STMT_URL` is unset.
+#[must_use]
+pub fn mariadb_stmt_url() -> String {
+    required(
+        "DTS_MARIADB_STMT_URL",
+        "DTS_MARIADB_INSTANCE=stmt DTS_MARIADB_ARGS=\"--binlog-format=STATEMENT --binlog-row-image=MINIMAL\" scripts/mariadb.sh",
+    )
+}
+
 /// `host:port` of the local Kafka-protocol broker.
 ///
 /// # Panics
