@@ -14,6 +14,7 @@
 //! Implemented so far: [`binlog`]. The rest is to come.
 
 pub mod binlog;
+pub mod catalog;
 mod error;
 pub mod precheck;
 pub mod protocol;
