@@ -195,9 +195,9 @@ pub async fn load_table(conn: &mut Connection, table: &TableId) -> Result<TableS
             columns: cols,
         };
         if name == "PRIMARY" {
-            primary = Some(key)
+            primary = Some(key);
         } else {
-            uniques.push(key)
+            uniques.push(key);
         }
     }
     TableSchema::new(table.clone(), columns, primary, uniques)
