@@ -353,6 +353,14 @@ pub struct TableSnapshotProgress {
     pub rows_done: u64,
     /// The last key copied, for display.
     pub last_key: Option<Vec<Value>>,
+    /// Chunk boundaries (key values), fixed when the table's snapshot was planned, so that a
+    /// resumed snapshot reads the same chunks: chunk `i` covers keys in
+    /// `(boundaries[i-1], boundaries[i]]`, the last chunk everything above the last boundary.
+    #[serde(default)]
+    pub boundaries: Vec<Vec<Value>>,
+    /// The number of chunks planned.
+    #[serde(default)]
+    pub chunks: u64,
 }
 
 /// A point a source can resume from.

@@ -18,5 +18,8 @@ pub mod catalog;
 mod error;
 pub mod precheck;
 pub mod protocol;
+pub mod snapshot;
+mod source;
 
 pub use error::{Error, Result};
+pub use source::{MySqlSource, MySqlSourceConfig};
