@@ -22,6 +22,13 @@ pub struct BinlogPosition {
 }
 
 impl BinlogPosition {
+    /// Orders positions across files by the file's numeric suffix, then the offset. `None`
+    /// when a file name has no numeric suffix.
+    #[must_use]
+    pub fn cmp_in_stream(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some((self.file_sequence()?, self.offset).cmp(&(other.file_sequence()?, other.offset)))
+    }
+
     /// `file` at `offset`.
     pub fn new(file: impl Into<Arc<str>>, offset: u64) -> Self {
         Self {
@@ -361,6 +368,11 @@ pub struct TableSnapshotProgress {
     /// The number of chunks planned.
     #[serde(default)]
     pub chunks: u64,
+    /// For a table read in one consistent-snapshot transaction: the binlog position that
+    /// snapshot corresponds to exactly. Incremental migration skips the table's changes before
+    /// it.
+    #[serde(default)]
+    pub snapshot_position: Option<BinlogPosition>,
 }
 
 /// A point a source can resume from.

@@ -20,6 +20,7 @@ pub mod precheck;
 pub mod protocol;
 pub mod snapshot;
 mod source;
+mod stream;
 
 pub use error::{Error, Result};
 pub use source::{MySqlSource, MySqlSourceConfig};

@@ -452,7 +452,7 @@ pub(crate) async fn read_chunk(
     throttle: &Throttle,
     cx: &dts_core::SourceContext,
     event: &(dyn Fn(Vec<Value>) -> dts_core::ChangeEvent + Sync),
-) -> Result<(u64, Option<Vec<Value>>)> {
+) -> Result<ChunkRead> {
     let table = &chunk.table;
     let t = quote_table(table.id());
     let all_cols = table
@@ -489,6 +489,32 @@ pub(crate) async fn read_chunk(
     };
     let context = format!("reading chunk {} of {}", chunk.index, table.id());
     let mut conn = pool.get_conn().await.map_err(|e| my_err(&context, e))?;
+    // A keyless table is read in one transaction whose exact binlog position is known (MariaDB
+    // reports it for consistent snapshots), so its changes before that position can be skipped
+    // exactly: rows without a key cannot be de-duplicated later.
+    let mut snapshot_position = None;
+    if key.is_none() {
+        conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .await
+            .map_err(|e| my_err(&context, e))?;
+        let status: Vec<(String, String)> = conn
+            .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+            .await
+            .map_err(|e| my_err(&context, e))?;
+        let get = |n: &str| {
+            status
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.clone())
+        };
+        if let (Some(file), Some(pos)) =
+            (get("binlog_snapshot_file"), get("binlog_snapshot_position"))
+            && let Ok(pos) = pos.parse::<u64>()
+            && !file.is_empty()
+        {
+            snapshot_position = Some(dts_core::BinlogPosition::new(file, pos));
+        }
+    }
     let mut result = conn
         .exec_iter(sql, params)
         .await
@@ -524,7 +550,28 @@ pub(crate) async fn read_chunk(
             }
         }
     }
-    Ok((n, last_key))
+    drop(result);
+    if key.is_none() {
+        conn.query_drop("COMMIT")
+            .await
+            .map_err(|e| my_err(&context, e))?;
+    }
+    Ok(ChunkRead {
+        rows: n,
+        last_key,
+        snapshot_position,
+    })
+}
+
+/// What reading a chunk found.
+#[derive(Debug)]
+pub(crate) struct ChunkRead {
+    /// Rows read.
+    pub(crate) rows: u64,
+    /// Key of the last row (keyed tables).
+    pub(crate) last_key: Option<Vec<Value>>,
+    /// Exact binlog position of a keyless table's snapshot, when the server reports it.
+    pub(crate) snapshot_position: Option<dts_core::BinlogPosition>,
 }
 
 /// Which chunks of which tables are done, for the snapshot checkpoint.

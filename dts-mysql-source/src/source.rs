@@ -120,12 +120,45 @@ impl Source for MySqlSource {
         let start = begin(&mut conn, &config).await?;
         let resume = cx.resume_from().map(|c| c.position.clone());
         let mut progress = match resume {
+            Some(Position::Snapshot(p))
+                if !p.tables.is_empty() && p.tables.values().all(|t| t.done) =>
+            {
+                // Snapshot finished earlier: stream from its start, skipping as before.
+                conn.close().await?;
+                if !config.incremental_migration {
+                    return Ok(());
+                }
+                let from = p
+                    .binlog_start
+                    .clone()
+                    .unwrap_or_else(|| start.binlog.clone());
+                let streamer = crate::stream::Streamer::new(
+                    &cx,
+                    config.connect.clone(),
+                    config.server_id,
+                    config.heartbeat,
+                    start.tables.iter().cloned(),
+                    from,
+                )
+                .skipping(skip_map(&p));
+                return streamer.run().await;
+            }
             Some(Position::Snapshot(p)) => p,
-            Some(Position::Binlog { .. }) => {
+            Some(Position::Binlog { binlog, .. }) => {
                 // The snapshot finished in an earlier run: only incremental migration is left.
-                return Err(Error::Config(
-                    "resuming incremental migration is not implemented yet".into(),
-                ));
+                conn.close().await?;
+                if !config.incremental_migration {
+                    return Ok(());
+                }
+                let streamer = crate::stream::Streamer::new(
+                    &cx,
+                    config.connect.clone(),
+                    config.server_id,
+                    config.heartbeat,
+                    start.tables.iter().cloned(),
+                    binlog,
+                );
+                return streamer.run().await;
             }
             _ => {
                 let mut p = SnapshotPosition::default();
@@ -226,21 +259,36 @@ impl Source for MySqlSource {
             for t in &start.tables {
                 cx.progress().set_table_done(t.id());
             }
+            progress = shared.with(|p| p.clone());
         }
-        // The snapshot is complete: from now on a restart resumes the binlog.
-        let done = Position::Binlog {
-            binlog: binlog_start.clone(),
-            gtid: None,
-        };
-        if cx.send(ChangeEvent::checkpoint_marker(done)).await.is_err() {
+        // The snapshot is complete (its last marker says so): a restart resumes the binlog at
+        // `binlog_start`, still skipping what the keyless tables' snapshots already hold.
+        for t in progress.tables.values_mut() {
+            t.done = true;
+        }
+        if cx
+            .send(ChangeEvent::checkpoint_marker(Position::Snapshot(
+                progress.clone(),
+            )))
+            .await
+            .is_err()
+        {
             return Ok(());
         }
+        conn.close().await?;
         if config.incremental_migration {
-            return Err(Error::Config(
-                "incremental migration is not implemented yet in MySqlSource".into(),
-            ));
+            let streamer = crate::stream::Streamer::new(
+                &cx,
+                config.connect.clone(),
+                config.server_id,
+                config.heartbeat,
+                start.tables.iter().cloned(),
+                binlog_start,
+            )
+            .skipping(skip_map(&progress));
+            return streamer.run().await;
         }
-        conn.close().await
+        Ok(())
     }
 }
 
@@ -251,6 +299,14 @@ fn chunk_key_missing(t: &TableSchema) -> bool {
                 .iter()
                 .all(|&c| t.columns().get(c).is_some_and(|c| !c.nullable))
         })
+}
+
+/// Per keyless table, the exact position of its snapshot: its changes before it are in it.
+fn skip_map(p: &SnapshotPosition) -> std::collections::HashMap<TableId, BinlogPosition> {
+    p.tables
+        .iter()
+        .filter_map(|(t, s)| Some((t.clone(), s.snapshot_position.clone()?)))
+        .collect()
 }
 
 async fn copy_chunk(
@@ -271,10 +327,20 @@ async fn copy_chunk(
         ev.read_ts_ms = ev.source_ts_ms;
         ev
     };
-    let (_, last_key) = snapshot::read_chunk(pool, &chunk, throttle, cx, &make).await?;
+    let read = snapshot::read_chunk(pool, &chunk, throttle, cx, &make).await?;
+    tracing::debug!(table = %table.id(), chunk = chunk.index, rows = read.rows, "chunk copied");
+    if cx.is_shutdown() {
+        return Ok(());
+    }
     let table_id: TableId = table.id().clone();
     let marker = shared.with(|p| {
-        snapshot::mark_done(p, &table_id, chunk.index, last_key);
+        snapshot::mark_done(p, &table_id, chunk.index, read.last_key);
+        if let Some(pos) = read.snapshot_position {
+            p.tables
+                .entry(table_id.clone())
+                .or_default()
+                .snapshot_position = Some(pos);
+        }
         Position::Snapshot(p.clone())
     });
     // A closed pipeline is its own error, reported by the pipeline.

@@ -25,6 +25,12 @@ use dts_mysql_source::binlog::{
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Value as MyValue};
 
+/// Tests that change server-wide settings (log_bin_compress) take this exclusively; the others
+/// share it, so that, e.g., the mysql_common oracle never meets MariaDB-compressed events (which
+/// it cannot read) written while another test had compression on.
+static GLOBALS: std::sync::LazyLock<tokio::sync::RwLock<()>> =
+    std::sync::LazyLock::new(|| tokio::sync::RwLock::new(()));
+
 async fn admin() -> Conn {
     let url = dts_test_utils::mariadb_admin_url();
     Conn::from_url(url)
@@ -445,6 +451,7 @@ const MIXED_ROW: &str = "(4, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1,
 
 #[tokio::test]
 async fn every_type_round_trips_against_select_and_mysql_common() {
+    let _shared = GLOBALS.read().await;
     let mut conn = admin().await;
     let db = format!("dts_types_{}", std::process::id());
     for sql in [
@@ -597,6 +604,7 @@ fn check_against(
 
 #[tokio::test]
 async fn full_row_metadata_gives_the_same_values_without_schema_hints() {
+    let _shared = GLOBALS.read().await;
     let mut conn = admin().await;
     let db = format!("dts_meta_{}", std::process::id());
     for sql in [
@@ -646,6 +654,7 @@ async fn full_row_metadata_gives_the_same_values_without_schema_hints() {
 
 #[tokio::test]
 async fn thousand_columns_and_a_twenty_mib_row() {
+    let _shared = GLOBALS.read().await;
     let mut conn = admin().await;
     let db = format!("dts_wide_{}", std::process::id());
     let cols: Vec<String> = (0..1000).map(|i| format!("c{i} INT")).collect();
@@ -713,6 +722,7 @@ async fn thousand_columns_and_a_twenty_mib_row() {
 
 #[tokio::test]
 async fn mariadb_compressed_events_decode() {
+    let _exclusive = GLOBALS.write().await;
     use dts_mysql_source::binlog::EventType;
     let mut conn = admin().await;
     let db = format!("dts_zip_{}", std::process::id());

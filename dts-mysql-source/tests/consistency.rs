@@ -1,0 +1,311 @@
+//! The replay invariant on the live MariaDB: a snapshot taken while writes run, followed by the
+//! binlog, replayed per key (or, for a keyless table, as a multiset) equals `SELECT *` of every
+//! table — with inserts, updates, primary-key updates, deletes and multi-statement
+//! transactions running during the snapshot.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dts_core::{
+    BinlogPosition, CancellationToken, ChangeEvent, Operation, Position, Source, SourceContext,
+    Value,
+};
+use dts_mysql_source::protocol::{ConnectOptions, Connection};
+use dts_mysql_source::snapshot::SnapshotOptions;
+use dts_mysql_source::{MySqlSource, MySqlSourceConfig};
+
+fn admin() -> ConnectOptions {
+    ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap()
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::UInt(u) => i64::try_from(*u).unwrap(),
+        other => panic!("{other:?}"),
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self, n: u64) -> i64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        i64::try_from(self.0 % n).unwrap()
+    }
+}
+
+async fn writer(db: String, stop: CancellationToken) -> u64 {
+    let mut c = Connection::connect(&admin()).await.unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut next_id = 1_000_000i64;
+    let mut ops = 0u64;
+    while !stop.is_cancelled() {
+        let stmt = match rng.next(12) {
+            0 => {
+                next_id += 1;
+                format!(
+                    "INSERT INTO {db}.single VALUES ({next_id}, {})",
+                    rng.next(1000)
+                )
+            }
+            1 | 2 => format!(
+                "UPDATE {db}.single SET v = v + 1 WHERE id = {}",
+                rng.next(20_000)
+            ),
+            3 => format!(
+                "UPDATE IGNORE {db}.single SET id = id + 5000000 WHERE id = {}",
+                rng.next(20_000)
+            ),
+            4 => format!("DELETE FROM {db}.single WHERE id = {}", rng.next(20_000)),
+            5 => format!(
+                "INSERT IGNORE INTO {db}.composite VALUES ({}, {}, 0)",
+                rng.next(50),
+                100_000 + rng.next(100_000)
+            ),
+            6 => format!(
+                "UPDATE {db}.composite SET v = v + 1 WHERE a = {} AND b < {}",
+                rng.next(50),
+                rng.next(200)
+            ),
+            7 => format!(
+                "UPDATE IGNORE {db}.composite SET a = a + 100 WHERE a = {} AND b = {}",
+                rng.next(50),
+                rng.next(10_000)
+            ),
+            8 => format!(
+                "DELETE FROM {db}.composite WHERE a = {} AND b = {}",
+                rng.next(50),
+                rng.next(10_000)
+            ),
+            9 => format!(
+                "INSERT INTO {db}.keyless VALUES ({}, {})",
+                rng.next(20),
+                rng.next(5)
+            ),
+            10 => format!(
+                "DELETE FROM {db}.keyless WHERE x = {} LIMIT 1",
+                rng.next(20)
+            ),
+            _ => format!(
+                "BEGIN; UPDATE {db}.single SET v = -v WHERE id = {a}; DELETE FROM {db}.keyless WHERE x = {x} LIMIT 1; \
+                 UPDATE {db}.keyless SET y = y + 1 WHERE x = {x} LIMIT 1; COMMIT",
+                a = rng.next(20_000),
+                x = rng.next(20)
+            ),
+        };
+        for part in stmt.split("; ") {
+            c.execute(part)
+                .await
+                .unwrap_or_else(|e| panic!("{part}: {e}"));
+        }
+        ops += 1;
+    }
+    ops
+}
+
+/// Replays row events: keyed tables per key, the keyless one as a multiset.
+fn replay(events: &[ChangeEvent]) -> HashMap<String, BTreeMap<Vec<i64>, i64>> {
+    let mut tables: HashMap<String, BTreeMap<Vec<i64>, i64>> = HashMap::new();
+    for e in events.iter().filter(|e| e.op.is_row()) {
+        let table = e.table_id().unwrap().table().to_owned();
+        let rows = tables.entry(table.clone()).or_default();
+        let key = |r: &Vec<Value>| -> Vec<i64> {
+            match table.as_str() {
+                "single" => vec![int(&r[0])],
+                "composite" => vec![int(&r[0]), int(&r[1])],
+                _ => r.iter().map(int).collect(),
+            }
+        };
+        let keyless = table == "keyless";
+        if let Some(b) = &e.before {
+            let k = key(b);
+            if keyless {
+                let n = rows.entry(k.clone()).or_default();
+                *n -= 1;
+                if *n == 0 {
+                    rows.remove(&k);
+                }
+            } else {
+                rows.remove(&k);
+            }
+        }
+        if let Some(a) = &e.after {
+            let k = key(a);
+            if keyless {
+                *rows.entry(k).or_default() += 1;
+            } else {
+                let v = a.iter().map(int).collect::<Vec<_>>();
+                rows.insert(k, *v.last().unwrap());
+            }
+        }
+    }
+    tables
+}
+
+async fn select(c: &mut Connection, db: &str) -> HashMap<String, BTreeMap<Vec<i64>, i64>> {
+    let mut out: HashMap<String, BTreeMap<Vec<i64>, i64>> = HashMap::new();
+    for (table, key_cols) in [("single", 1usize), ("composite", 2), ("keyless", 0)] {
+        let r = c
+            .query(&format!("SELECT * FROM {db}.{table}"))
+            .await
+            .unwrap();
+        let rows = out.entry(table.to_owned()).or_default();
+        for row in r.rows {
+            let v: Vec<i64> = row
+                .iter()
+                .map(|x| {
+                    String::from_utf8_lossy(x.as_ref().unwrap())
+                        .parse()
+                        .unwrap()
+                })
+                .collect();
+            if key_cols == 0 {
+                *rows.entry(v).or_default() += 1;
+            } else {
+                rows.insert(v[..key_cols].to_vec(), *v.last().unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_with_concurrent_writes_then_binlog_replays_to_the_source_state() {
+    let db = format!("dts_cons_{}", std::process::id());
+    let mut a = Connection::connect(&admin()).await.unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+        format!("CREATE TABLE {db}.single (id INT PRIMARY KEY, v INT)"),
+        format!("INSERT INTO {db}.single SELECT seq, seq % 100 FROM {db}.seq_1_to_20000"),
+        format!("CREATE TABLE {db}.composite (a INT, b INT, v INT, PRIMARY KEY (a, b))"),
+        format!("INSERT INTO {db}.composite SELECT seq % 50, seq, 0 FROM {db}.seq_1_to_10000"),
+        format!("CREATE TABLE {db}.keyless (x INT, y INT)"),
+        format!("INSERT INTO {db}.keyless SELECT seq % 20, seq % 5 FROM {db}.seq_1_to_1000"),
+    ] {
+        a.execute(&sql).await.unwrap();
+    }
+
+    let stop_writes = CancellationToken::new();
+    let writes = tokio::spawn(writer(db.clone(), stop_writes.clone()));
+
+    let mut config = MySqlSourceConfig::new(
+        ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap(),
+        54_200,
+        vec![format!("{db}.*")],
+    );
+    // Slow the snapshot down so that it overlaps the writes.
+    config.snapshot = SnapshotOptions {
+        chunk_rows: 1000,
+        parallelism: 2,
+        max_rows_per_sec: Some(15_000),
+        ..SnapshotOptions::default()
+    };
+    config.heartbeat = Duration::from_millis(200);
+    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let collector = {
+        let events = events.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                events.lock().unwrap().push(ev);
+            }
+        })
+    };
+    let shutdown = CancellationToken::new();
+    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
+        tx,
+        shutdown.clone(),
+        None,
+    )));
+
+    // Writes run during the whole snapshot and a little beyond.
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let snapshot_done = events
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.op == Operation::Insert || e.op == Operation::Commit);
+        if snapshot_done {
+            break;
+        }
+        assert!(!source.is_finished(), "source ended: {:?}", source.await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop_writes.cancel();
+    let ops = writes.await.unwrap();
+
+    // Wait until the stream has passed the last write.
+    let status = a.query("SHOW MASTER STATUS").await.unwrap();
+    let end = BinlogPosition::new(
+        status.first("File").unwrap(),
+        status.first("Position").unwrap().parse().unwrap(),
+    );
+    for _ in 0..300 {
+        let reached = events
+            .lock()
+            .unwrap()
+            .iter()
+            .rev()
+            .filter_map(|e| e.checkpoint.as_deref())
+            .any(|p| match p {
+                Position::Binlog { binlog, .. } => binlog
+                    .cmp_in_stream(&end)
+                    .is_some_and(std::cmp::Ordering::is_ge),
+                _ => false,
+            });
+        if reached {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shutdown.cancel();
+    source.await.unwrap().unwrap();
+    collector.await.unwrap();
+
+    let events = std::mem::take(&mut *events.lock().unwrap());
+    let replayed = replay(&events);
+    let actual = select(&mut a, &db).await;
+    for table in ["single", "composite", "keyless"] {
+        let (r, s) = (&replayed[table], &actual[table]);
+        let missing: Vec<_> = s
+            .iter()
+            .filter(|(k, v)| r.get(*k) != Some(*v))
+            .take(5)
+            .collect();
+        let extra: Vec<_> = r
+            .iter()
+            .filter(|(k, v)| s.get(*k) != Some(*v))
+            .take(5)
+            .collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{table}: {} rows in SELECT, {} replayed; differ: {missing:?} / {extra:?}",
+            s.len(),
+            r.len()
+        );
+    }
+    let inits = events.iter().filter(|e| e.op == Operation::Init).count();
+    let changes = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.op,
+                Operation::Insert | Operation::Update | Operation::Delete
+            )
+        })
+        .count();
+    eprintln!(
+        "consistency: {ops} write statements during the run; {inits} snapshot rows, {changes} binlog row changes"
+    );
+    assert!(
+        ops > 50 && changes > 50,
+        "the writes must overlap the snapshot ({ops} ops, {changes} changes)"
+    );
+    a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
+}
