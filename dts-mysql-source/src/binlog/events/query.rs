@@ -223,7 +223,8 @@ pub(crate) fn uncompress(r: &mut Reader, max_len: usize) -> DecodeResult<Bytes> 
     }
     let data_at = r.offset();
     let data = r.rest();
-    let mut out = Vec::with_capacity(len);
+    // Never trust the declared size for the allocation: grow as data actually decompresses.
+    let mut out = Vec::with_capacity(len.min(data.len().saturating_mul(8)).min(1 << 20));
     let mut z = flate2::read::ZlibDecoder::new(data.as_ref()).take((len as u64).saturating_add(1));
     z.read_to_end(&mut out)
         .map_err(|_| DecodeError::invalid("compressed.data", data_at, "not valid zlib data"))?;
@@ -235,4 +236,28 @@ pub(crate) fn uncompress(r: &mut Reader, max_len: usize) -> DecodeResult<Bytes> 
         ));
     }
     Ok(Bytes::from(out))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    #[test]
+    fn a_huge_declared_length_is_not_allocated_up_front() {
+        // 0x84: compressed, 4 length bytes declaring 2 GiB, then garbage instead of zlib.
+        let mut data = vec![0x84, 0x80, 0, 0, 0];
+        data.extend_from_slice(&[0x84; 64]);
+        let mut r = Reader::new(Bytes::from(data), 0);
+        let err = uncompress(&mut r, usize::MAX).unwrap_err();
+        assert!(err.to_string().contains("zlib"), "{err}");
+        // Over the cap: refused before reading.
+        let mut r = Reader::new(Bytes::from_static(&[0x84, 0x80, 0, 0, 0, 1, 2]), 0);
+        assert!(matches!(
+            uncompress(&mut r, 1 << 20).unwrap_err().kind(),
+            DecodeErrorKind::TooLarge { .. }
+        ));
+    }
 }

@@ -196,17 +196,20 @@ impl PayloadEvents {
                 self.produced,
             ));
         }
-        let mut event = vec![0u8; size];
-        if let Some(h) = event.get_mut(..HEADER_LEN) {
-            h.copy_from_slice(&head);
-        }
-        let body = event.get_mut(HEADER_LEN..).unwrap_or_default();
-        if !body.is_empty() && !self.read_exact_or_eof(body)? {
+        // Grow with the data actually decompressed, never by the declared size alone.
+        let mut event = Vec::with_capacity(size.min(1 << 20));
+        event.extend_from_slice(&head);
+        let body_len = size.saturating_sub(HEADER_LEN) as u64;
+        let got = (&mut self.reader)
+            .take(body_len)
+            .read_to_end(&mut event)
+            .map_err(|_| DecodeError::invalid("payload.data", self.base, "corrupt zstd data"))?;
+        if (got as u64) < body_len {
             return Err(DecodeError::truncated(
                 "payload.inner_event",
                 self.produced,
                 size as u64,
-                HEADER_LEN as u64,
+                HEADER_LEN.saturating_add(got) as u64,
             ));
         }
         self.produced = total;
