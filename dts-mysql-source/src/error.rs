@@ -56,6 +56,10 @@ pub enum Error {
         #[source]
         source: DecodeError,
     },
+    /// Schema tracking failed: DDL that cannot be applied, or a TABLE_MAP that does not match
+    /// the table's definition (the error names the table, column and position).
+    #[error(transparent)]
+    Schema(#[from] crate::schema::SchemaError),
 }
 
 impl Error {

@@ -18,6 +18,7 @@ pub mod catalog;
 mod error;
 pub mod precheck;
 pub mod protocol;
+pub mod schema;
 pub mod snapshot;
 mod source;
 mod stream;
