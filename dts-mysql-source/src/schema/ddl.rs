@@ -1963,6 +1963,12 @@ impl Parser<'_> {
                     self.table_name()?;
                     return Ok(());
                 }
+                if self.eat("INTERVAL") {
+                    // `INTERVAL 1 DAY` (MariaDB prints unparenthesized default expressions).
+                    self.skip_primary()?;
+                    self.ident("an interval unit")?;
+                    return Ok(());
+                }
                 self.next();
                 if matches!(self.peek().kind, TokenKind::Str { .. }) {
                     // `_utf8mb4'x'`, `b'01'`, `x'ff'`, `DATE '2020-01-01'`.
@@ -2364,7 +2370,9 @@ mod tests {
                j INT CONSTRAINT ck CHECK (j > 0) NOT ENFORCED,\
                k INT DEFAULT (1 + 2) COLUMN_FORMAT FIXED STORAGE DISK,\
                l DOUBLE DEFAULT 1.5e-3,\
-               m INT DEFAULT 1+1\
+               m INT DEFAULT 1+1,\
+               n DATETIME DEFAULT current_timestamp() + INTERVAL 1 DAY NOT NULL,\
+               o INT DEFAULT NEXT VALUE FOR s1\
              )",
         );
         assert!(!ct.columns[0].def.nullable && ct.columns[0].has_default);
@@ -2375,7 +2383,8 @@ mod tests {
         assert_eq!(ct.columns[5].def.collation.as_deref(), Some("utf8mb4_bin"));
         assert!(ct.columns[6].primary_key);
         assert!(ct.columns[7].unique);
-        assert_eq!(ct.columns.len(), 13);
+        assert_eq!(ct.columns.len(), 15);
+        assert!(!ct.columns[13].def.nullable);
     }
 
     #[test]

@@ -563,7 +563,11 @@ impl Txn<'_> {
                 self.outcome.kind = DdlKind::CreateDatabase;
                 let name = self.history.fold_db(name);
                 let exists = self.database(&name).is_some()
-                    || self.history.tables.keys().any(|t| t.db() == name);
+                    || self
+                        .history
+                        .tables
+                        .keys()
+                        .any(|t| t.db() == name && self.lookup(t).is_some());
                 if *if_not_exists && exists {
                     return Ok(());
                 }
@@ -1241,7 +1245,8 @@ impl SchemaHistory {
     /// (`USE db`). Statements that are not DDL change nothing and return
     /// [`DdlKind::Other`].
     ///
-    /// All or nothing: on error nothing is recorded.
+    /// All or nothing: on error nothing is recorded. Skip QUERY events with a non-zero
+    /// error code (the statement failed on the source) instead of applying them.
     ///
     /// # Errors
     /// A [`SchemaError`] with the statement and `at`: malformed DDL
@@ -1289,8 +1294,11 @@ impl SchemaHistory {
             outcome,
             ..
         } = txn;
-        for (id, state) in tables {
-            self.push_version(id, at.clone(), state);
+        // One version per table and statement: the last (`RENAME TABLE a TO b, b TO a`).
+        for (i, (id, state)) in tables.iter().enumerate() {
+            if tables.iter().skip(i + 1).all(|(later, _)| later != id) {
+                self.push_version(id.clone(), at.clone(), state.clone());
+            }
         }
         for (db, charset) in databases {
             match charset {
