@@ -854,6 +854,41 @@ fn table_and_database_lifecycle() {
 }
 
 #[test]
+fn mariadb_partition_conversions() {
+    let mut h = SchemaHistory::new();
+    apply_maria(
+        &mut h,
+        "CREATE TABLE p (id INT NOT NULL, v VARCHAR(3), PRIMARY KEY (id)) \
+         PARTITION BY RANGE (id) (PARTITION p0 VALUES LESS THAN (10), \
+         PARTITION p1 VALUES LESS THAN MAXVALUE)",
+        10,
+    );
+    let out = h
+        .apply_ddl(
+            Some("app"),
+            "ALTER TABLE p CONVERT PARTITION p0 TO TABLE p_old",
+            &pos(20),
+            Flavor::MariaDb,
+        )
+        .expect("convert partition");
+    assert_eq!(out.changes(), [TableChange::Created(id("app", "p_old"))]);
+    let old = h.get(&id("app", "p_old")).expect("p_old");
+    assert_eq!(names(old), ["id", "v"]);
+    assert_eq!(old.primary_key(), Some(&key("PRIMARY", &[0])));
+    let out = h
+        .apply_ddl(
+            Some("app"),
+            "ALTER TABLE p CONVERT TABLE p_old TO PARTITION p0 VALUES LESS THAN (10)",
+            &pos(30),
+            Flavor::MariaDb,
+        )
+        .expect("convert table");
+    assert_eq!(out.changes(), [TableChange::Dropped(id("app", "p_old"))]);
+    assert!(h.get(&id("app", "p_old")).is_none());
+    assert_eq!(h.versions(&id("app", "p")).count(), 1);
+}
+
+#[test]
 fn statements_that_need_a_reload() {
     let mut h = SchemaHistory::new();
     let out = apply(&mut h, "d", "CREATE TABLE s AS SELECT 1 AS one", 10);

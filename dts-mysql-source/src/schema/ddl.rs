@@ -474,6 +474,9 @@ enum PErr {
 
 type PResult<T> = Result<T, PErr>;
 
+/// A `CHARACTER SET` and a `COLLATE` value, either possibly absent.
+type CharsetPair = (Option<String>, Option<String>);
+
 static END: Token = Token {
     kind: TokenKind::End,
     offset: 0,
@@ -949,10 +952,9 @@ impl Parser<'_> {
         }
     }
 
-    /// `[DEFAULT] CHARACTER SET|CHARSET [=] x` or `[DEFAULT] COLLATE [=] x`; `None` when
-    /// neither comes next. A `DEFAULT` value is `Some(None)`.
-    #[allow(clippy::type_complexity)]
-    fn charset_option(&mut self) -> PResult<Option<(Option<String>, Option<String>)>> {
+    /// `[DEFAULT] CHARACTER SET|CHARSET [=] x` or `[DEFAULT] COLLATE [=] x` as (charset,
+    /// collation); `None` when neither comes next. A `DEFAULT` value is `(None, None)`.
+    fn charset_option(&mut self) -> PResult<Option<CharsetPair>> {
         let d = usize::from(self.kw("DEFAULT"));
         let charset = if self.kw_at(d, "CHARACTER") && self.kw_at(d.saturating_add(1), "SET") {
             Some(d.saturating_add(2))

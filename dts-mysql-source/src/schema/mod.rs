@@ -16,7 +16,8 @@
 //!    [`check_table_map_at`](SchemaHistory::check_table_map_at) when replaying), which returns
 //!    the definition to decode its rows with, or an error naming the table, the column and both
 //!    types when the map and the definition disagree: columns are never mislabelled;
-//! 4. [`row_plan`] turns the definition into the [`RowPlan`] the rows decoder needs.
+//! 4. [`row_plan`] turns the definition into the [`RowPlan`](crate::binlog::RowPlan) the rows
+//!    decoder needs.
 //!
 //! # Parsed DDL
 //!
