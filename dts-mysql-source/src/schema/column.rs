@@ -128,7 +128,9 @@ pub(crate) fn resolve(
         def.ty = blob_type_for_bytes(n.saturating_mul(per_char), true);
     }
     to_binary_if_needed(&mut def);
-    def.length = blob_max_bytes(def.ty).or(def.length);
+    def.length = blob_max_bytes(def.ty)
+        .or_else(|| labels_length(&def))
+        .or(def.length);
     if def.ty != before {
         def.column_type = column_type_text(
             &def,
@@ -139,6 +141,23 @@ pub(crate) fn resolve(
         );
     }
     def
+}
+
+/// `CHARACTER_MAXIMUM_LENGTH` of ENUM (the longest label) and SET (all labels joined with
+/// commas), in characters.
+fn labels_length(def: &ColumnDef) -> Option<u64> {
+    let chars = |l: &String| u64::try_from(l.chars().count()).unwrap_or(u64::MAX);
+    match def.ty {
+        ColumnType::Enum => Some(def.labels.iter().map(chars).max().unwrap_or(0)),
+        ColumnType::Set => Some(
+            def.labels
+                .iter()
+                .map(chars)
+                .fold(0u64, u64::saturating_add)
+                .saturating_add(u64::try_from(def.labels.len().saturating_sub(1)).unwrap_or(0)),
+        ),
+        _ => None,
+    }
 }
 
 /// `CHARACTER SET binary` on CHAR/VARCHAR/TEXT makes them BINARY/VARBINARY/BLOB.

@@ -1656,6 +1656,9 @@ impl Parser<'_> {
                 if let [m, d] = args.as_slice() {
                     def.precision = Some(to_u32(*m));
                     def.scale = Some(to_u32(*d));
+                } else {
+                    // What information_schema reports as NUMERIC_PRECISION (digits), no scale.
+                    def.precision = Some(if def.ty == ColumnType::Double { 22 } else { 12 });
                 }
                 name = if def.ty == ColumnType::Double {
                     "double"
