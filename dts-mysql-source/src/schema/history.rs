@@ -1245,8 +1245,9 @@ impl SchemaHistory {
     /// (`USE db`). Statements that are not DDL change nothing and return
     /// [`DdlKind::Other`].
     ///
-    /// All or nothing: on error nothing is recorded. Skip QUERY events with a non-zero
-    /// error code (the statement failed on the source) instead of applying them.
+    /// All or nothing: on error nothing is recorded. Apply statements in binlog order (each
+    /// applies to the latest definitions), and skip QUERY events with a non-zero error code
+    /// (the statement failed on the source).
     ///
     /// # Errors
     /// A [`SchemaError`] with the statement and `at`: malformed DDL
