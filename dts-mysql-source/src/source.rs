@@ -137,6 +137,7 @@ impl Source for MySqlSource {
                     config.connect.clone(),
                     config.server_id,
                     config.heartbeat,
+                    config.tables.clone(),
                     start.tables.iter().cloned(),
                     from,
                 )
@@ -155,6 +156,7 @@ impl Source for MySqlSource {
                     config.connect.clone(),
                     config.server_id,
                     config.heartbeat,
+                    config.tables.clone(),
                     start.tables.iter().cloned(),
                     binlog,
                 );
@@ -282,6 +284,7 @@ impl Source for MySqlSource {
                 config.connect.clone(),
                 config.server_id,
                 config.heartbeat,
+                config.tables.clone(),
                 start.tables.iter().cloned(),
                 binlog_start,
             )

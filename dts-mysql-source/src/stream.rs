@@ -10,12 +10,12 @@
 //! - Every rows event is checked against its TABLE_MAP (column count and types); a mismatch
 //!   stops the task naming the table and position instead of mislabelling columns.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dts_core::{
-    BinlogPosition, ChangeEvent, ColumnType, GtidSet, MariaDbGtidList, Operation, Phase, Position,
+    BinlogPosition, ChangeEvent, Ddl, GtidSet, MariaDbGtidList, Operation, Phase, Position,
     SourceContext, TableId, TableSchema,
 };
 
@@ -25,6 +25,7 @@ use crate::binlog::{
 };
 use crate::error::{Error, Result};
 use crate::protocol::{BinlogStart, ConnectOptions, Connection, ReplicaOptions, StreamItem};
+use crate::schema::{Dialect, Flavor, SchemaHistory, TableChange};
 
 /// The part of a transaction seen so far.
 #[derive(Debug, Default)]
@@ -42,7 +43,11 @@ pub(crate) struct Streamer<'a> {
     connect: ConnectOptions,
     server_id: u32,
     heartbeat: Duration,
-    tables: HashMap<TableId, Arc<TableSchema>>,
+    /// The selection: `db.table` or `db.*`.
+    patterns: Vec<String>,
+    /// Every selected table's definition at every position seen.
+    history: SchemaHistory,
+    flavor: Flavor,
     plans: HashMap<u64, (Arc<TableSchema>, Arc<RowPlan>)>,
     file: Arc<str>,
     /// End of the last finished transaction: where a reconnect resumes.
@@ -62,48 +67,6 @@ impl std::fmt::Debug for Streamer<'_> {
     }
 }
 
-fn compatible(ty: ColumnType, real_type: u8) -> bool {
-    use crate::binlog::events::table_map::types as t;
-    use ColumnType as C;
-    match ty {
-        C::TinyInt => real_type == t::TINY,
-        C::SmallInt => real_type == t::SHORT,
-        C::MediumInt => real_type == t::INT24,
-        C::Int => real_type == t::LONG,
-        C::BigInt => real_type == t::LONGLONG,
-        C::Decimal => real_type == t::NEWDECIMAL,
-        C::Float => real_type == t::FLOAT,
-        C::Double => real_type == t::DOUBLE,
-        C::Bit => real_type == t::BIT,
-        C::Year => real_type == t::YEAR,
-        C::Date => matches!(real_type, t::DATE | t::NEWDATE),
-        C::Time => matches!(real_type, t::TIME | t::TIME2),
-        C::DateTime => matches!(real_type, t::DATETIME | t::DATETIME2),
-        C::Timestamp => matches!(real_type, t::TIMESTAMP | t::TIMESTAMP2),
-        C::Char | C::Binary => real_type == t::STRING,
-        C::VarChar | C::VarBinary => matches!(real_type, t::VARCHAR | t::VAR_STRING),
-        C::TinyText
-        | C::Text
-        | C::MediumText
-        | C::LongText
-        | C::TinyBlob
-        | C::Blob
-        | C::MediumBlob
-        | C::LongBlob => {
-            matches!(
-                real_type,
-                t::BLOB | t::TINY_BLOB | t::MEDIUM_BLOB | t::LONG_BLOB
-            )
-        }
-        C::Enum => real_type == t::ENUM,
-        C::Set => real_type == t::SET,
-        C::Json => matches!(real_type, t::JSON | t::BLOB),
-        C::Geometry => real_type == t::GEOMETRY,
-        C::Vector => real_type == t::VECTOR,
-        _ => false,
-    }
-}
-
 fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -116,6 +79,7 @@ impl<'a> Streamer<'a> {
         connect: ConnectOptions,
         server_id: u32,
         heartbeat: Duration,
+        patterns: Vec<String>,
         tables: impl IntoIterator<Item = Arc<TableSchema>>,
         start: BinlogPosition,
     ) -> Self {
@@ -124,7 +88,15 @@ impl<'a> Streamer<'a> {
             connect,
             server_id,
             heartbeat,
-            tables: tables.into_iter().map(|t| (t.id().clone(), t)).collect(),
+            patterns,
+            history: {
+                let mut h = SchemaHistory::new();
+                for t in tables {
+                    h.insert(start.clone(), (*t).clone());
+                }
+                h
+            },
+            flavor: Flavor::MariaDb,
             plans: HashMap::new(),
             file: start.file.clone(),
             resume: start,
@@ -178,6 +150,11 @@ impl<'a> Streamer<'a> {
 
     async fn connect_and_stream(&mut self) -> Result<()> {
         let mut conn = Connection::connect(&self.connect).await?;
+        self.flavor = if conn.server().is_mariadb() {
+            Flavor::MariaDb
+        } else {
+            Flavor::MySql
+        };
         let alg = conn
             .query("SELECT @@global.binlog_checksum AS c")
             .await?
@@ -259,16 +236,15 @@ impl<'a> Streamer<'a> {
                 } else if trimmed.eq_ignore_ascii_case("COMMIT") {
                     return self.commit(end, h.timestamp).await;
                 } else {
-                    let db = String::from_utf8_lossy(&q.schema);
-                    if let Some(t) = self.ddl_target(&db, trimmed) {
-                        return Err(Error::Config(format!(
-                            "DDL on selected table {t} at {}:{start_offset} ({trimmed:.120}): schema tracking through DDL is not \
-                             available yet; restart the task after the change",
-                            self.file
-                        )));
+                    let db = String::from_utf8_lossy(&q.schema).into_owned();
+                    if q.error_code == 0
+                        && !self
+                            .track_ddl(&db, trimmed, q.status.sql_mode, &here, h.timestamp)
+                            .await?
+                    {
+                        return Ok(false);
                     }
-                    // Another statement (DDL on other objects, or a statement-logged one): a
-                    // transaction of its own.
+                    // DDL (or a statement-logged statement) commits on its own.
                     return self.commit(end, h.timestamp).await;
                 }
             }
@@ -376,67 +352,77 @@ impl<'a> Streamer<'a> {
             String::from_utf8_lossy(&map.schema).as_ref(),
             String::from_utf8_lossy(&map.table).as_ref(),
         );
-        let Some(schema) = self.tables.get(&id).cloned() else {
+        if !self.selected(&id) {
             self.plans.remove(&map.table_id);
             return Ok(());
-        };
-        if map.columns.len() != schema.columns().len() {
-            return Err(Error::Config(format!(
-                "{id} at {here}: the binlog has {} columns, the tracked definition {} — refusing to mislabel columns",
-                map.columns.len(),
-                schema.columns().len()
-            )));
         }
-        for (i, (col, def)) in map.columns.iter().zip(schema.columns()).enumerate() {
-            if !compatible(def.ty, col.real_type) {
-                return Err(Error::Config(format!(
-                    "{id} at {here}: column #{i} `{}` is {:?} in the tracked definition but type {} in the binlog",
-                    def.name, def.ty, col.real_type
-                )));
-            }
-        }
-        let plan = RowPlan::new(map)
-            .with_unsigned(schema.columns().iter().map(|c| c.unsigned))
-            .with_binary(
-                schema
-                    .columns()
-                    .iter()
-                    .map(|c| c.charset.is_none() && !c.ty.is_text()),
-            );
+        // The definition in force at this position, checked column by column against the map.
+        let schema = self.history.check_table_map_at(map, here)?;
+        let plan = crate::schema::row_plan(map, &schema);
         self.plans.insert(map.table_id, (schema, Arc::new(plan)));
         Ok(())
     }
 
-    /// The selected table a DDL statement names, if any (a conservative textual check).
-    fn ddl_target(&self, default_db: &str, sql: &str) -> Option<TableId> {
-        let upper = sql.to_ascii_uppercase();
-        let ddl = [
-            "ALTER TABLE",
-            "CREATE TABLE",
-            "DROP TABLE",
-            "RENAME TABLE",
-            "TRUNCATE",
-            "CREATE INDEX",
-            "DROP INDEX",
-            "ALTER ONLINE TABLE",
-            "ALTER IGNORE TABLE",
-        ];
-        if !ddl
-            .iter()
-            .any(|k| upper.trim_start().starts_with(k) || upper.contains(&format!(" {k} ")))
-        {
-            return None;
+    /// Whether `table` is selected (`db.table` or `db.*`).
+    fn selected(&self, table: &TableId) -> bool {
+        self.patterns.iter().any(|p| match p.split_once('.') {
+            Some((db, "*")) => db == table.db(),
+            Some((db, t)) => db == table.db() && t == table.table(),
+            None => false,
+        })
+    }
+
+    /// Applies a statement to the schema history; sends a `Ddl` event when it changes a
+    /// selected table. `false` when the pipeline closed.
+    async fn track_ddl(
+        &mut self,
+        db: &str,
+        sql: &str,
+        sql_mode: Option<u64>,
+        here: &BinlogPosition,
+        ts: u32,
+    ) -> Result<bool> {
+        let dialect = Dialect::from_sql_mode(self.flavor, sql_mode.unwrap_or(0));
+        let outcome = match self.history.apply_ddl(Some(db), sql, here, dialect) {
+            Ok(o) => o,
+            // A statement about tables we do not select does not concern us.
+            Err(e) if e.table().is_some_and(|t| !self.selected(t)) => {
+                tracing::debug!(error = %e, "DDL on an unselected table not tracked");
+                return Ok(true);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(t) = outcome.needs_reload().iter().find(|t| self.selected(t)) {
+            return Err(Error::Config(format!(
+                "{t} at {here}: the statement ({sql:.120}) defines columns the binlog does not describe (CREATE … SELECT,                  system versioning, or a table not tracked): restart the task with a full migration of {t}"
+            )));
         }
-        let names: HashSet<String> = sql
-            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$' || c == '.' || c == '`'))
-            .map(|w| w.replace('`', ""))
-            .collect();
-        self.tables
-            .keys()
-            .find(|t| {
-                names.contains(&t.to_string())
-                    || (t.db() == default_db && names.contains(t.table()))
+        let touched: Vec<TableId> = outcome
+            .changes()
+            .iter()
+            .flat_map(|c| match c {
+                TableChange::Created(t)
+                | TableChange::Altered(t)
+                | TableChange::Dropped(t)
+                | TableChange::Truncated(t) => vec![t.clone()],
+                TableChange::Renamed { from, to } => vec![from.clone(), to.clone()],
             })
-            .cloned()
+            .filter(|t| self.selected(t))
+            .collect();
+        let Some(first) = touched.first() else {
+            return Ok(true);
+        };
+        let table = outcome.table().cloned().or_else(|| Some(first.clone()));
+        let mut ev = ChangeEvent::ddl(Ddl {
+            db: Some(db.into()),
+            table: table.clone(),
+            sql: sql.to_owned(),
+        })
+        .at(here.clone())
+        .with_source_ts_ms(u64::from(ts) * 1000);
+        ev.table = table.as_ref().and_then(|t| self.history.get(t).cloned());
+        ev.gtid = self.tx.gtid.clone();
+        ev.read_ts_ms = now_ms();
+        Ok(self.cx.send(ev).await.is_ok())
     }
 }

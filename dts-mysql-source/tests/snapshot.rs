@@ -139,22 +139,35 @@ async fn every_row_exactly_once_then_resume_at_the_first_unfinished_chunk() {
     let keyless = rows_of(&events, "keyless");
     assert_eq!(keyless.len(), 500);
 
-    // Checkpoints: the plan first, one per chunk, and at the end the binlog start.
+    // Checkpoints: the plan first, one per chunk, and at the end the whole snapshot done, with
+    // the binlog position incremental migration starts from.
     let markers: Vec<&Position> = events
         .iter()
         .filter_map(|e| e.checkpoint.as_deref())
         .collect();
-    let Some(Position::Binlog { binlog, .. }) = markers.last() else {
+    let Some(Position::Snapshot(last_snapshot)) = markers.last() else {
         panic!("{:?}", markers.last())
     };
-    assert!(binlog.file.starts_with("mysql-bin."));
-    let Position::Snapshot(last_snapshot) = markers[markers.len() - 2] else {
-        panic!()
-    };
+    assert!(
+        last_snapshot
+            .binlog_start
+            .as_ref()
+            .unwrap()
+            .file
+            .starts_with("mysql-bin.")
+    );
     assert!(
         last_snapshot.tables.values().all(|t| t.done),
         "{last_snapshot:?}"
     );
+    assert!(
+        last_snapshot
+            .tables
+            .iter()
+            .any(|(t, p)| t.table() == "keyless" && p.snapshot_position.is_some()),
+        "the keyless table's exact snapshot position is kept"
+    );
+    let last_snapshot = (*last_snapshot).clone();
     let plan = &last_snapshot.tables[&dts_core::TableId::new(db.as_str(), "single")];
     assert_eq!(plan.chunks, 8, "5000 rows / 700 per chunk");
 

@@ -1,0 +1,152 @@
+//! DDL while rows keep flowing (live MariaDB): columns added, dropped and reordered between
+//! inserts; every streamed row lands under the right column names; DDL becomes `Ddl` events;
+//! a table created later under a `db.*` selection is followed too.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dts_core::{CancellationToken, ChangeEvent, Operation, Source, SourceContext, Value};
+use dts_mysql_source::protocol::{ConnectOptions, Connection};
+use dts_mysql_source::{MySqlSource, MySqlSourceConfig};
+
+fn by_name<'a>(ev: &'a ChangeEvent, name: &str) -> &'a Value {
+    let table = ev.table.as_ref().unwrap();
+    let (i, _) = table
+        .column(name)
+        .unwrap_or_else(|| panic!("no column {name} in {:?}", table.columns()));
+    &ev.after.as_ref().unwrap()[i]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_keep_their_column_names_across_add_drop_and_reorder() {
+    let db = format!("dts_ddl_{}", std::process::id());
+    let mut a = Connection::connect(
+        &ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap(),
+    )
+    .await
+    .unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))"),
+    ] {
+        a.execute(&sql).await.unwrap();
+    }
+    let mut config = MySqlSourceConfig::new(
+        ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap(),
+        54_300,
+        vec![format!("{db}.*")],
+    );
+    config.full_migration = false;
+    config.heartbeat = Duration::from_millis(200);
+    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let collector = {
+        let events = events.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                events.lock().unwrap().push(ev);
+            }
+        })
+    };
+    let shutdown = CancellationToken::new();
+    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
+        tx,
+        shutdown.clone(),
+        None,
+    )));
+    // Wait for the stream to start (schema DDL event sent, then incremental phase).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for sql in [
+        format!("INSERT INTO {db}.t VALUES (1, 'one')"),
+        format!("ALTER TABLE {db}.t ADD COLUMN c INT AFTER id"),
+        format!("INSERT INTO {db}.t VALUES (2, 20, 'two')"),
+        format!("ALTER TABLE {db}.t DROP COLUMN v"),
+        format!("INSERT INTO {db}.t VALUES (3, 30)"),
+        format!("ALTER TABLE {db}.t ADD COLUMN w VARCHAR(5) FIRST, MODIFY c BIGINT AFTER w"),
+        format!("INSERT INTO {db}.t (id, c, w) VALUES (4, 40, 'four')"),
+        format!("CREATE TABLE {db}.later (k INT PRIMARY KEY, s TEXT)"),
+        format!("INSERT INTO {db}.later VALUES (7, 'seven')"),
+        format!("RENAME TABLE {db}.later TO {db}.renamed"),
+        format!("INSERT INTO {db}.renamed VALUES (8, 'eight')"),
+    ] {
+        a.execute(&sql).await.unwrap();
+    }
+    for _ in 0..100 {
+        if events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.op == Operation::Insert)
+            .count()
+            >= 6
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    source.await.unwrap().unwrap();
+    collector.await.unwrap();
+    let events = std::mem::take(&mut *events.lock().unwrap());
+    let inserts: Vec<&ChangeEvent> = events
+        .iter()
+        .filter(|e| e.op == Operation::Insert)
+        .collect();
+    assert_eq!(inserts.len(), 6, "{events:#?}");
+    assert_eq!(*by_name(inserts[0], "v"), Value::String(Bytes::from("one")));
+    assert_eq!(inserts[0].table.as_ref().unwrap().columns().len(), 2);
+    assert_eq!(
+        (by_name(inserts[1], "c"), by_name(inserts[1], "v")),
+        (&Value::Int(20), &Value::String(Bytes::from("two")))
+    );
+    assert_eq!(*by_name(inserts[2], "c"), Value::Int(30));
+    assert!(inserts[2].table.as_ref().unwrap().column("v").is_none());
+    let cols: Vec<&str> = inserts[3]
+        .table
+        .as_ref()
+        .unwrap()
+        .columns()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(cols, ["w", "c", "id"]);
+    assert_eq!(
+        (
+            by_name(inserts[3], "w"),
+            by_name(inserts[3], "c"),
+            by_name(inserts[3], "id")
+        ),
+        (
+            &Value::String(Bytes::from("four")),
+            &Value::Int(40),
+            &Value::Int(4)
+        )
+    );
+    assert_eq!(inserts[4].table_id().unwrap().table(), "later");
+    assert_eq!(
+        *by_name(inserts[4], "s"),
+        Value::String(Bytes::from("seven"))
+    );
+    assert_eq!(inserts[5].table_id().unwrap().table(), "renamed");
+    // Versions differ across the DDL, and each DDL on a selected table is an event.
+    let versions: std::collections::BTreeSet<u64> = inserts[..4]
+        .iter()
+        .map(|e| e.table.as_ref().unwrap().version())
+        .collect();
+    assert_eq!(versions.len(), 4);
+    let ddl: Vec<&str> = events
+        .iter()
+        .filter(|e| e.op == Operation::Ddl)
+        .map(|e| e.ddl.as_ref().unwrap().sql.as_str())
+        .collect();
+    assert!(ddl.iter().any(|s| s.contains("ADD COLUMN c")), "{ddl:?}");
+    assert!(ddl.iter().any(|s| s.contains("DROP COLUMN v")));
+    assert!(
+        ddl.iter().any(|s| s.contains("CREATE TABLE"))
+            && ddl.iter().any(|s| s.contains("RENAME TABLE"))
+    );
+    a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
+}
