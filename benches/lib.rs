@@ -20,10 +20,10 @@ pub fn inserts(table: &Arc<TableSchema>, n: u64, payload: usize) -> Vec<ChangeEv
             ];
             ChangeEvent::insert(table.clone(), row)
                 .at(BinlogPosition::new("mysql-bin.000001", i))
-                .with_checkpoint(Position::Binlog {
-                    binlog: BinlogPosition::new("mysql-bin.000001", i + 1),
-                    gtid: None,
-                })
+                .with_checkpoint(Position::binlog(BinlogPosition::new(
+                    "mysql-bin.000001",
+                    i + 1,
+                )))
         })
         .collect()
 }

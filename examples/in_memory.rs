@@ -30,10 +30,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let offset = 4 + i * 100;
             Ok(ChangeEvent::insert(table.clone(), row)
                 .at(BinlogPosition::new("mysql-bin.000001", offset))
-                .with_checkpoint(Position::Binlog {
-                    binlog: BinlogPosition::new("mysql-bin.000001", offset + 100),
-                    gtid: None,
-                }))
+                .with_checkpoint(Position::binlog(BinlogPosition::new(
+                    "mysql-bin.000001",
+                    offset + 100,
+                ))))
         })
         .collect::<Result<Vec<_>, std::num::TryFromIntError>>()?;
 

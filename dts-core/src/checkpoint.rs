@@ -171,10 +171,7 @@ mod tests {
 
     fn cp(offset: u64) -> Checkpoint {
         Checkpoint::new(
-            Position::Binlog {
-                binlog: BinlogPosition::new("mysql-bin.000001", offset),
-                gtid: None,
-            },
+            Position::binlog(BinlogPosition::new("mysql-bin.000001", offset)),
             offset,
         )
     }

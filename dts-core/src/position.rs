@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::schema::TableId;
+use crate::schema::{TableId, TableSchema};
 use crate::value::Value;
 
 /// A binlog file and a byte offset in it.
@@ -386,18 +386,37 @@ pub enum Position {
         binlog: BinlogPosition,
         /// The GTID set at this point.
         gtid: Option<GtidSet>,
+        /// The definitions of the selected tables in force at this point, so that a task
+        /// resuming here decodes old events with them (not with today's definitions).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tables: Option<Arc<Vec<TableSchema>>>,
     },
     /// A snapshot in progress.
     Snapshot(SnapshotPosition),
 }
 
+impl Position {
+    /// A binlog position without GTIDs or table definitions.
+    #[must_use]
+    pub fn binlog(binlog: BinlogPosition) -> Self {
+        Position::Binlog {
+            binlog,
+            gtid: None,
+            tables: None,
+        }
+    }
+}
+
 impl fmt::Display for Position {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Position::Binlog { binlog, gtid: None } => write!(f, "{binlog}"),
+            Position::Binlog {
+                binlog, gtid: None, ..
+            } => write!(f, "{binlog}"),
             Position::Binlog {
                 binlog,
                 gtid: Some(g),
+                ..
             } => write!(f, "{binlog} gtid {g}"),
             Position::Snapshot(s) => {
                 let done = s.tables.values().filter(|t| t.done).count();
@@ -500,6 +519,7 @@ mod tests {
             Position::Binlog {
                 binlog: BinlogPosition::new("mysql-bin.000002", 1234),
                 gtid: Some(GtidSet::MariaDb("0-1-9".parse().unwrap())),
+                tables: None,
             },
             Position::Snapshot(snap),
         ] {

@@ -38,10 +38,10 @@ impl Source for Generator {
             ];
             let ev = ChangeEvent::insert(table.clone(), row)
                 .at(BinlogPosition::new("mysql-bin.000001", i))
-                .with_checkpoint(Position::Binlog {
-                    binlog: BinlogPosition::new("mysql-bin.000001", i + 1),
-                    gtid: None,
-                });
+                .with_checkpoint(Position::binlog(BinlogPosition::new(
+                    "mysql-bin.000001",
+                    i + 1,
+                )));
             if cx.send(ev).await.is_err() {
                 return Ok(());
             }

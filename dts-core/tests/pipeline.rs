@@ -14,10 +14,7 @@ use dts_core::{
 use dts_test_utils::{CollectSink, ManualSink, TestCodec, VecSource, test_table};
 
 fn pos(offset: u64) -> Position {
-    Position::Binlog {
-        binlog: BinlogPosition::new("mysql-bin.000001", offset),
-        gtid: None,
-    }
+    Position::binlog(BinlogPosition::new("mysql-bin.000001", offset))
 }
 
 fn offset_of(cp: &Option<Checkpoint>) -> Option<u64> {

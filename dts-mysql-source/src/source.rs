@@ -145,19 +145,25 @@ impl Source for MySqlSource {
                 return streamer.run().await;
             }
             Some(Position::Snapshot(p)) => p,
-            Some(Position::Binlog { binlog, .. }) => {
+            Some(Position::Binlog { binlog, tables, .. }) => {
                 // The snapshot finished in an earlier run: only incremental migration is left.
+                // The definitions saved with the checkpoint are those in force at `binlog`;
+                // today's may differ if DDL ran since.
                 conn.close().await?;
                 if !config.incremental_migration {
                     return Ok(());
                 }
+                let definitions: Vec<Arc<TableSchema>> = match tables {
+                    Some(saved) => saved.iter().cloned().map(Arc::new).collect(),
+                    None => start.tables.clone(),
+                };
                 let streamer = crate::stream::Streamer::new(
                     &cx,
                     config.connect.clone(),
                     config.server_id,
                     config.heartbeat,
                     config.tables.clone(),
-                    start.tables.iter().cloned(),
+                    definitions,
                     binlog,
                 );
                 return streamer.run().await;

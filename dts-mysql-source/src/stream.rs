@@ -57,6 +57,8 @@ pub(crate) struct Streamer<'a> {
     gtids: MariaDbGtidList,
     /// Per table, changes before this position are already in its snapshot.
     skip: HashMap<TableId, BinlogPosition>,
+    /// The selected tables' definitions, saved with every checkpoint.
+    definitions: Arc<Vec<TableSchema>>,
 }
 
 impl std::fmt::Debug for Streamer<'_> {
@@ -104,6 +106,7 @@ impl<'a> Streamer<'a> {
             skip_rows: 0,
             gtids: MariaDbGtidList::new(),
             skip: HashMap::new(),
+            definitions: Arc::new(Vec::new()),
         }
     }
 
@@ -116,6 +119,7 @@ impl<'a> Streamer<'a> {
     /// Streams until shutdown (Ok) or a non-retriable error.
     pub(crate) async fn run(mut self) -> Result<()> {
         self.cx.progress().set_phase(Phase::Incremental);
+        self.refresh_definitions();
         let mut backoff = Duration::from_millis(200);
         loop {
             let result = self.connect_and_stream().await;
@@ -330,7 +334,22 @@ impl<'a> Streamer<'a> {
     fn position(&self, binlog: BinlogPosition) -> Position {
         let gtid =
             (self.gtids.iter().next().is_some()).then(|| GtidSet::MariaDb(self.gtids.clone()));
-        Position::Binlog { binlog, gtid }
+        Position::Binlog {
+            binlog,
+            gtid,
+            tables: Some(self.definitions.clone()),
+        }
+    }
+
+    /// Refreshes the definitions saved with checkpoints (after DDL on a selected table).
+    fn refresh_definitions(&mut self) {
+        let current: Vec<TableSchema> = self
+            .history
+            .tables()
+            .filter(|t| self.selected(t.id()))
+            .map(|t| (**t).clone())
+            .collect();
+        self.definitions = Arc::new(current);
     }
 
     async fn commit(&mut self, end: u64, timestamp: u32) -> Result<bool> {
@@ -412,6 +431,7 @@ impl<'a> Streamer<'a> {
         let Some(first) = touched.first() else {
             return Ok(true);
         };
+        self.refresh_definitions();
         let table = outcome.table().cloned().or_else(|| Some(first.clone()));
         let mut ev = ChangeEvent::ddl(Ddl {
             db: Some(db.into()),

@@ -150,3 +150,122 @@ async fn rows_keep_their_column_names_across_add_drop_and_reorder() {
     );
     a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
 }
+
+/// Runs a source until `n` inserts arrived (or 5 s), then stops it.
+async fn run_until(
+    config: MySqlSourceConfig,
+    resume: Option<dts_core::Checkpoint>,
+    n: usize,
+) -> (Vec<ChangeEvent>, Result<(), dts_mysql_source::Error>) {
+    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
+    let collector = {
+        let events = events.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                events.lock().unwrap().push(ev);
+            }
+        })
+    };
+    let shutdown = CancellationToken::new();
+    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
+        tx,
+        shutdown.clone(),
+        resume,
+    )));
+    for _ in 0..100 {
+        if events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.op == Operation::Insert)
+            .count()
+            >= n
+            || source.is_finished()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    let result = source.await.unwrap();
+    collector.await.unwrap();
+    let events = std::mem::take(&mut *events.lock().unwrap());
+    (events, result)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resuming_before_a_ddl_decodes_with_the_definitions_saved_in_the_checkpoint() {
+    let db = format!("dts_ddl_resume_{}", std::process::id());
+    let mut a = Connection::connect(
+        &ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap(),
+    )
+    .await
+    .unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)"),
+    ] {
+        a.execute(&sql).await.unwrap();
+    }
+    let mut config = MySqlSourceConfig::new(
+        ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap(),
+        54_310,
+        vec![format!("{db}.t")],
+    );
+    config.full_migration = false;
+    config.schema_migration = false;
+    config.heartbeat = Duration::from_millis(200);
+
+    // First run: sees row 1 and stops; its last checkpoint is before the DDL below.
+    let first = tokio::spawn(run_until(config.clone(), None, 1));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    a.execute(&format!("INSERT INTO {db}.t VALUES (1, 10)"))
+        .await
+        .unwrap();
+    let (events, result) = first.await.unwrap();
+    result.unwrap();
+    let checkpoint = events
+        .iter()
+        .rev()
+        .find(|e| e.op == Operation::Commit)
+        .and_then(|e| e.checkpoint.as_deref().cloned())
+        .expect("a commit checkpoint after row 1");
+    let dts_core::Position::Binlog {
+        tables: Some(saved),
+        ..
+    } = &checkpoint
+    else {
+        panic!("{checkpoint:?}")
+    };
+    assert_eq!(
+        saved[0].columns().len(),
+        2,
+        "definitions as of the checkpoint"
+    );
+
+    // While the task is down: DDL and a row with the new column.
+    a.execute(&format!(
+        "ALTER TABLE {db}.t ADD COLUMN c VARCHAR(5) AFTER id"
+    ))
+    .await
+    .unwrap();
+    a.execute(&format!("INSERT INTO {db}.t VALUES (2, 'two', 20)"))
+        .await
+        .unwrap();
+
+    // Resume: today's definition already has `c`; replaying the ALTER onto it would be wrong.
+    let (events, result) =
+        run_until(config, Some(dts_core::Checkpoint::new(checkpoint, 1)), 1).await;
+    result.unwrap();
+    let inserts: Vec<&ChangeEvent> = events
+        .iter()
+        .filter(|e| e.op == Operation::Insert)
+        .collect();
+    assert_eq!(inserts.len(), 1, "{events:#?}");
+    assert_eq!(*by_name(inserts[0], "c"), Value::String(Bytes::from("two")));
+    assert_eq!(*by_name(inserts[0], "v"), Value::Int(20));
+    assert!(events.iter().any(|e| e.op == Operation::Ddl && e.ddl.as_ref().unwrap().sql.contains("ADD COLUMN c")));
+    a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
+}

@@ -396,10 +396,7 @@ impl SinkStage {
                 *last_ts = newest_ts;
             }
             if let Some(pos) = newest_position {
-                p.position = Some(Position::Binlog {
-                    binlog: pos,
-                    gtid: None,
-                });
+                p.position = Some(Position::binlog(pos));
             }
             for t in rows {
                 p.tables.entry(t).or_default().rows_done += 1;
