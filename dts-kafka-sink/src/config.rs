@@ -1,0 +1,232 @@
+//! [`KafkaSinkConfig`]: plain data, validated by [`KafkaSink::new`](crate::KafkaSink::new).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use dts_core::Secret;
+use rdkafka::ClientConfig;
+
+use crate::error::{Error, Result};
+
+/// How the client talks to the brokers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SecurityProtocol {
+    /// No encryption, no authentication.
+    #[default]
+    Plaintext,
+    /// TLS.
+    Ssl,
+    /// SASL without TLS.
+    SaslPlaintext,
+    /// SASL over TLS.
+    SaslSsl,
+}
+
+impl SecurityProtocol {
+    fn as_str(self) -> &'static str {
+        match self {
+            SecurityProtocol::Plaintext => "plaintext",
+            SecurityProtocol::Ssl => "ssl",
+            SecurityProtocol::SaslPlaintext => "sasl_plaintext",
+            SecurityProtocol::SaslSsl => "sasl_ssl",
+        }
+    }
+
+    fn is_sasl(self) -> bool {
+        matches!(
+            self,
+            SecurityProtocol::SaslPlaintext | SecurityProtocol::SaslSsl
+        )
+    }
+}
+
+impl std::str::FromStr for SecurityProtocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "plaintext" => Ok(SecurityProtocol::Plaintext),
+            "ssl" => Ok(SecurityProtocol::Ssl),
+            "sasl_plaintext" => Ok(SecurityProtocol::SaslPlaintext),
+            "sasl_ssl" => Ok(SecurityProtocol::SaslSsl),
+            other => Err(format!(
+                "security protocol {other:?}: expected plaintext, ssl, sasl_plaintext or sasl_ssl"
+            )),
+        }
+    }
+}
+
+/// SASL mechanism.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaslMechanism {
+    /// PLAIN.
+    Plain,
+    /// SCRAM-SHA-256.
+    ScramSha256,
+    /// SCRAM-SHA-512.
+    ScramSha512,
+}
+
+impl SaslMechanism {
+    fn as_str(self) -> &'static str {
+        match self {
+            SaslMechanism::Plain => "PLAIN",
+            SaslMechanism::ScramSha256 => "SCRAM-SHA-256",
+            SaslMechanism::ScramSha512 => "SCRAM-SHA-512",
+        }
+    }
+}
+
+impl std::str::FromStr for SaslMechanism {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "PLAIN" => Ok(SaslMechanism::Plain),
+            "SCRAM-SHA-256" => Ok(SaslMechanism::ScramSha256),
+            "SCRAM-SHA-512" => Ok(SaslMechanism::ScramSha512),
+            other => Err(format!(
+                "SASL mechanism {other:?}: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+            )),
+        }
+    }
+}
+
+/// Where and how to produce. Plain data; `Debug` never shows the password.
+///
+/// Defaults favour safety and throughput: `acks=all`, idempotence on, lz4 compression, 20 ms
+/// linger, 1 MiB batches. For brokers older than 0.10 (`ApiVersionRequest` unsupported), set
+/// `client_options` `api.version.request=false` and `broker.version.fallback=<version>`; brokers
+/// from 0.10.1 negotiate versions themselves (idempotence needs 0.11+: set
+/// `enable_idempotence = false` for 0.10.x).
+#[derive(Clone, Debug)]
+pub struct KafkaSinkConfig {
+    /// `host:port[,host:port…]`.
+    pub bootstrap_servers: String,
+    /// Transport security.
+    pub security_protocol: SecurityProtocol,
+    /// SASL mechanism (SASL protocols only).
+    pub sasl_mechanism: Option<SaslMechanism>,
+    /// SASL user name.
+    pub username: Option<String>,
+    /// SASL password.
+    pub password: Option<Secret>,
+    /// CA certificate file for TLS (system roots when unset).
+    pub ssl_ca_location: Option<PathBuf>,
+    /// Idempotent producer (needs brokers ≥ 0.11).
+    pub enable_idempotence: bool,
+    /// `compression.type`.
+    pub compression: String,
+    /// `linger.ms`.
+    pub linger: Duration,
+    /// `batch.size` in bytes.
+    pub batch_bytes: u64,
+    /// `queue.buffering.max.messages`: records queued in the client before `send` waits.
+    pub queue_max_messages: u64,
+    /// `message.max.bytes`: the largest record the client sends.
+    pub message_max_bytes: u64,
+    /// How long to wait for metadata, flushes and topic creation.
+    pub timeout: Duration,
+    /// Any other librdkafka option, passed as is (wins over the settings above).
+    pub client_options: BTreeMap<String, String>,
+}
+
+impl KafkaSinkConfig {
+    /// Defaults for `bootstrap_servers`.
+    pub fn new(bootstrap_servers: impl Into<String>) -> Self {
+        Self {
+            bootstrap_servers: bootstrap_servers.into(),
+            security_protocol: SecurityProtocol::Plaintext,
+            sasl_mechanism: None,
+            username: None,
+            password: None,
+            ssl_ca_location: None,
+            enable_idempotence: true,
+            compression: "lz4".into(),
+            linger: Duration::from_millis(20),
+            batch_bytes: 1 << 20,
+            queue_max_messages: 100_000,
+            message_max_bytes: 1_000_000,
+            timeout: Duration::from_secs(30),
+            client_options: BTreeMap::new(),
+        }
+    }
+
+    /// The librdkafka configuration.
+    ///
+    /// # Errors
+    /// SASL without mechanism, user or password; a mechanism without a SASL protocol.
+    pub fn client_config(&self) -> Result<ClientConfig> {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap_servers)
+            .set("security.protocol", self.security_protocol.as_str())
+            .set("acks", "all")
+            .set(
+                "enable.idempotence",
+                if self.enable_idempotence {
+                    "true"
+                } else {
+                    "false"
+                },
+            )
+            .set("compression.type", &self.compression)
+            .set("linger.ms", self.linger.as_millis().to_string())
+            .set("batch.size", self.batch_bytes.to_string())
+            .set(
+                "queue.buffering.max.messages",
+                self.queue_max_messages.to_string(),
+            )
+            .set("message.max.bytes", self.message_max_bytes.to_string())
+            .set("message.timeout.ms", "300000");
+        if self.security_protocol.is_sasl() {
+            let mech = self
+                .sasl_mechanism
+                .ok_or_else(|| Error::Config("sasl_mechanism is required for SASL".into()))?;
+            let user = self
+                .username
+                .as_deref()
+                .ok_or_else(|| Error::Config("username is required for SASL".into()))?;
+            let pass = self
+                .password
+                .as_ref()
+                .ok_or_else(|| Error::Config("password is required for SASL".into()))?;
+            c.set("sasl.mechanisms", mech.as_str())
+                .set("sasl.username", user)
+                .set("sasl.password", pass.expose());
+        } else if self.sasl_mechanism.is_some() {
+            return Err(Error::Config(
+                "sasl_mechanism needs security_protocol sasl_plaintext or sasl_ssl".into(),
+            ));
+        }
+        if let Some(ca) = &self.ssl_ca_location {
+            c.set("ssl.ca.location", ca.to_string_lossy());
+        }
+        for (k, v) in &self.client_options {
+            c.set(k, v);
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sasl_settings_and_no_password_in_debug() {
+        let mut cfg = KafkaSinkConfig::new("k:9092");
+        cfg.security_protocol = SecurityProtocol::SaslSsl;
+        assert!(cfg.client_config().is_err(), "SASL without mechanism");
+        cfg.sasl_mechanism = Some(SaslMechanism::ScramSha512);
+        cfg.username = Some("u".into());
+        cfg.password = Some(Secret::new("hunter2"));
+        let c = cfg.client_config().unwrap();
+        assert_eq!(c.get("sasl.mechanisms"), Some("SCRAM-SHA-512"));
+        assert_eq!(c.get("acks"), Some("all"));
+        assert!(!format!("{cfg:?}").contains("hunter2"));
+        let mut plain = KafkaSinkConfig::new("k:9092");
+        plain.sasl_mechanism = Some(SaslMechanism::Plain);
+        assert!(plain.client_config().is_err());
+    }
+}

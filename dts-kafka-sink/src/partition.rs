@@ -1,0 +1,116 @@
+//! The three DTS partition policies, exactly as `DTS-AVRO.md` specifies them.
+//!
+//! `javaHash(s)` is Java's `String.hashCode()` over the UTF-16 code units of `s`; the partition
+//! is `(javaHash & 0x7fffffff) % partitions`.
+//!
+//! | policy | hashed text | DDL | keyless rows |
+//! |---|---|---|---|
+//! | [`PartitionPolicy::Zero`] | — (everything to 0) | 0 | 0 |
+//! | [`PartitionPolicy::DbTable`] | `db.table` | with its table, else 0 | by `db.table` |
+//! | [`PartitionPolicy::PrimaryKey`] | the key text of [`dts_avro::key_text`] | 0 | 0 |
+
+use std::num::NonZeroU32;
+
+use dts_core::{ChangeEvent, Operation, Partitioner};
+
+/// Java's `String.hashCode()`.
+#[must_use]
+pub fn java_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+fn bucket(hash: i32, partitions: NonZeroU32) -> u32 {
+    (hash.cast_unsigned() & 0x7fff_ffff) % partitions.get()
+}
+
+/// How records are spread over a topic's partitions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PartitionPolicy {
+    /// Every record to partition 0 (global order).
+    #[default]
+    Zero,
+    /// Hash of `db.table`: one table's records in one partition (table order).
+    DbTable,
+    /// Hash of the primary (or unique) key: one row's records in one partition (row order).
+    PrimaryKey,
+}
+
+impl std::str::FromStr for PartitionPolicy {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "partition-zero" => Ok(PartitionPolicy::Zero),
+            "hash-db-table" => Ok(PartitionPolicy::DbTable),
+            "hash-primary-key" => Ok(PartitionPolicy::PrimaryKey),
+            other => Err(format!(
+                "partition policy {other:?}: expected partition-zero, hash-db-table or hash-primary-key"
+            )),
+        }
+    }
+}
+
+/// The [`Partitioner`] of a [`PartitionPolicy`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DtsPartitioner {
+    policy: PartitionPolicy,
+}
+
+impl DtsPartitioner {
+    /// A partitioner for `policy`.
+    #[must_use]
+    pub fn new(policy: PartitionPolicy) -> Self {
+        Self { policy }
+    }
+}
+
+impl Partitioner for DtsPartitioner {
+    fn partition(&self, event: &ChangeEvent, partitions: NonZeroU32) -> u32 {
+        match self.policy {
+            PartitionPolicy::Zero => 0,
+            PartitionPolicy::DbTable => match event.table_id() {
+                Some(t) => bucket(java_hash(&format!("{}.{}", t.db(), t.table())), partitions),
+                None => 0,
+            },
+            PartitionPolicy::PrimaryKey => {
+                if event.op == Operation::Ddl || !event.op.is_row() {
+                    return 0;
+                }
+                match dts_avro::key_text(event).ok().flatten() {
+                    Some(text) => bucket(java_hash(&text), partitions),
+                    None => 0,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_string_hash_code() {
+        // Values of "".hashCode(), "a".hashCode(), "hello".hashCode(), "mydb.t1".hashCode() in Java.
+        assert_eq!(java_hash(""), 0);
+        assert_eq!(java_hash("a"), 97);
+        assert_eq!(java_hash("hello"), 99_162_322);
+        assert_eq!(java_hash("polygenelubricants"), i32::MIN);
+        // Non-BMP characters hash as their two UTF-16 surrogates.
+        assert_eq!(java_hash("😀"), 0xD83D * 31 + 0xDE00);
+    }
+
+    #[test]
+    fn negative_hashes_are_made_non_negative() {
+        let p = NonZeroU32::new(7).unwrap();
+        assert_eq!(bucket(i32::MIN, p), 0);
+        assert_eq!(bucket(-1, p), 0x7fff_ffff % 7);
+    }
+
+    #[test]
+    fn policies_parse() {
+        assert_eq!("hash-primary-key".parse(), Ok(PartitionPolicy::PrimaryKey));
+        assert!("hash".parse::<PartitionPolicy>().is_err());
+    }
+}

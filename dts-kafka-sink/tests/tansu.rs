@@ -1,0 +1,98 @@
+//! KafkaSink against the real Kafka-protocol broker of `scripts/kafka.sh` (tansu): topics
+//! created with a partition count, missing topics reported, a pipeline of DTS Avro records
+//! produced and read back.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use dts_avro::{DtsAvroConfig, DtsRecord};
+use dts_core::{
+    BinlogPosition, CancellationToken, ChangeEvent, MemoryCheckpointStore, Pipeline, Position,
+    Sink, TopicRouter, Value,
+};
+use dts_kafka_sink::{DtsPartitioner, Error, KafkaSink, KafkaSinkConfig, PartitionPolicy};
+use dts_test_utils::{VecSource, test_table};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_and_a_pipeline_on_a_real_broker() {
+    let servers = dts_test_utils::kafka_bootstrap();
+    let topic = format!("dts-sink-{}", std::process::id());
+    let mut sink = KafkaSink::new(KafkaSinkConfig::new(servers.as_str())).unwrap();
+    let err = sink
+        .ensure_topics(&[format!("{topic}-missing")], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MissingTopic(_)), "{err}");
+    let created = sink
+        .ensure_topics(std::slice::from_ref(&topic), Some((3, 1)))
+        .await
+        .unwrap();
+    assert_eq!(created[&topic], 3);
+    assert_eq!(sink.partition_count(&topic).await.unwrap().get(), 3);
+
+    let t = test_table();
+    let events: Vec<ChangeEvent> = (0..50)
+        .map(|i: i64| {
+            ChangeEvent::insert(
+                t.clone(),
+                vec![Value::Int(i), Value::Bytes(Bytes::from(format!("p{i}")))],
+            )
+            .at(BinlogPosition::new(
+                "mysql-bin.000007",
+                1000 + u64::try_from(i).unwrap(),
+            ))
+            .with_source_ts_ms(1_700_000_000_000)
+            .with_checkpoint(Position::binlog(BinlogPosition::new(
+                "mysql-bin.000007",
+                2000 + u64::try_from(i).unwrap(),
+            )))
+        })
+        .collect();
+    let store = MemoryCheckpointStore::new();
+    let report = Pipeline::builder()
+        .source(VecSource::new(events))
+        .codec(DtsAvroConfig::new("10.11.6-MariaDB").build())
+        .partitioner(DtsPartitioner::new(PartitionPolicy::PrimaryKey))
+        .sink(sink)
+        .topics(TopicRouter::new(topic.as_str()))
+        .checkpoint_store(store.clone())
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(report.records_acked, 50);
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &servers)
+        .set("group.id", "dts-sink-test")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..3 {
+        tpl.add_partition_offset(&topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut ids = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while ids.len() < 50 && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let rec = DtsRecord::decode(m.payload().unwrap()).unwrap();
+            let json = rec.to_json();
+            assert_eq!(json["objectName"], "db.t", "{json}");
+            assert_eq!(
+                json["sourcePosition"].as_str().unwrap().split('@').nth(1),
+                Some("7")
+            );
+            ids.push(String::from_utf8(m.key().unwrap().to_vec()).unwrap());
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 50, "every record once");
+}
