@@ -244,3 +244,56 @@ mod tests {
         assert!(labels("int(11)").is_empty());
     }
 }
+
+/// Default character sets: the server's, each database's, each table's (charset, collation).
+#[derive(Clone, Debug, Default)]
+pub struct Charsets {
+    /// `@@character_set_server`, `@@collation_server`.
+    pub server: Option<(String, String)>,
+    /// Per database.
+    pub databases: BTreeMap<String, (String, String)>,
+    /// Per table.
+    pub tables: BTreeMap<TableId, (String, String)>,
+}
+
+/// Reads the default character sets of the server, the databases of `tables`, and `tables`.
+///
+/// # Errors
+/// Server errors.
+pub async fn load_charsets(conn: &mut Connection, tables: &[TableId]) -> Result<Charsets> {
+    let mut out = Charsets::default();
+    let r = conn
+        .query("SELECT @@character_set_server AS cs, @@collation_server AS co")
+        .await?;
+    if let (Some(cs), Some(co)) = (r.first("cs"), r.first("co")) {
+        out.server = Some((cs, co));
+    }
+    let dbs: std::collections::BTreeSet<&str> = tables.iter().map(TableId::db).collect();
+    for db in dbs {
+        let r = conn
+            .query(&format!(
+                "SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA \
+                 WHERE SCHEMA_NAME = {}",
+                quote_str(db)
+            ))
+            .await?;
+        if let (Some(cs), Some(co)) = (r.first("cs"), r.first("co")) {
+            out.databases.insert(db.to_owned(), (cs, co));
+        }
+    }
+    for t in tables {
+        let r = conn
+            .query(&format!(
+                "SELECT c.CHARACTER_SET_NAME AS cs, t.TABLE_COLLATION AS co FROM information_schema.TABLES t \
+                 JOIN information_schema.COLLATIONS c ON c.COLLATION_NAME = t.TABLE_COLLATION \
+                 WHERE t.TABLE_SCHEMA = {} AND t.TABLE_NAME = {}",
+                quote_str(t.db()),
+                quote_str(t.table())
+            ))
+            .await?;
+        if let (Some(cs), Some(co)) = (r.first("cs"), r.first("co")) {
+            out.tables.insert(t.clone(), (cs, co));
+        }
+    }
+    Ok(out)
+}

@@ -89,6 +89,7 @@ fn now_ms() -> u64 {
 struct Start {
     tables: Vec<Arc<TableSchema>>,
     binlog: BinlogPosition,
+    charsets: catalog::Charsets,
 }
 
 async fn begin(conn: &mut Connection, config: &MySqlSourceConfig) -> Result<Start> {
@@ -105,9 +106,11 @@ async fn begin(conn: &mut Connection, config: &MySqlSourceConfig) -> Result<Star
         .first("Position")
         .and_then(|p| p.parse().ok())
         .unwrap_or(4);
+    let charsets = catalog::load_charsets(conn, &ids).await?;
     Ok(Start {
         tables,
         binlog: BinlogPosition::new(file, offset),
+        charsets,
     })
 }
 
@@ -139,9 +142,10 @@ impl Source for MySqlSource {
                     config.heartbeat,
                     config.tables.clone(),
                     start.tables.iter().cloned(),
-                    from,
+                    from.clone(),
                 )
-                .skipping(skip_map(&p));
+                .skipping(skip_map(&p))
+                .with_charsets(&start.charsets, &from);
                 return streamer.run().await;
             }
             Some(Position::Snapshot(p)) => p,
@@ -164,8 +168,9 @@ impl Source for MySqlSource {
                     config.heartbeat,
                     config.tables.clone(),
                     definitions,
-                    binlog,
-                );
+                    binlog.clone(),
+                )
+                .with_charsets(&start.charsets, &binlog);
                 return streamer.run().await;
             }
             _ => {
@@ -292,9 +297,10 @@ impl Source for MySqlSource {
                 config.heartbeat,
                 config.tables.clone(),
                 start.tables.iter().cloned(),
-                binlog_start,
+                binlog_start.clone(),
             )
-            .skipping(skip_map(&progress));
+            .skipping(skip_map(&progress))
+            .with_charsets(&start.charsets, &binlog_start);
             return streamer.run().await;
         }
         Ok(())

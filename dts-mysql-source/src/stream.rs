@@ -110,6 +110,29 @@ impl<'a> Streamer<'a> {
         }
     }
 
+    /// Tells the schema history the default character sets (columns added later without one
+    /// inherit them).
+    pub(crate) fn with_charsets(
+        mut self,
+        charsets: &crate::catalog::Charsets,
+        at: &BinlogPosition,
+    ) -> Self {
+        if let Some((cs, co)) = &charsets.server {
+            self.history.set_server_charset(cs, Some(co));
+        }
+        for (db, (cs, co)) in &charsets.databases {
+            self.history.set_database_charset(db, cs, Some(co));
+        }
+        let current: Vec<Arc<TableSchema>> = self.history.tables().cloned().collect();
+        for t in current {
+            if let Some((cs, co)) = charsets.tables.get(t.id()) {
+                self.history
+                    .insert_with_charset(at.clone(), (*t).clone(), cs, Some(co));
+            }
+        }
+        self
+    }
+
     /// Skips each table's changes before its position (already in its snapshot).
     pub(crate) fn skipping(mut self, skip: HashMap<TableId, BinlogPosition>) -> Self {
         self.skip = skip;

@@ -1,0 +1,448 @@
+//! `dts-migrate --config FILE.toml [--precheck-only] [--progress bar|json]`: migrates the
+//! selected MySQL/MariaDB tables into Kafka as DTS Avro records — schema, full data and
+//! incremental migration as the config says — like Alibaba Cloud DTS's "RDS for MySQL to
+//! user-created Kafka".
+//!
+//! - Prechecks run first (source and destination); every item is printed; a failed item stops
+//!   the task (`--precheck-only` exits 0 only if all pass).
+//! - Progress: a one-line bar on a terminal, or `--progress json`: one JSON object per second on
+//!   stderr (`phase`, `tables_done`, `tables_total`, `rows`, `events_per_sec`, `lag_ms`,
+//!   `caught_up`, `position`).
+//! - SIGINT/SIGTERM: stop gracefully (flush, checkpoint, exit 0). A task without incremental
+//!   migration ends by itself after the full migration. A restart resumes from the checkpoint.
+//!
+//! ```toml
+//! [source]
+//! host = "127.0.0.1"
+//! port = 3306
+//! user = "dts"
+//! password_env = "DTS_SOURCE_PASSWORD"   # or password = "..."
+//! server_id = 5401
+//! tls = "disabled"
+//! tables = ["shop.orders", "shop.customers"]   # "db.*" selects every table of db
+//!
+//! [kafka]
+//! bootstrap_servers = "127.0.0.1:9092"
+//! topic = "dts"
+//! partition_policy = "hash-primary-key"  # partition-zero | hash-db-table | hash-primary-key
+//! create_topics = true
+//! partitions = 4
+//! # security_protocol = "sasl_ssl"; sasl_mechanism = "SCRAM-SHA-256"; username = "..."; password_env = "..."
+//!
+//! [kafka.topic_mapping]
+//! "shop.orders" = "orders"
+//!
+//! [task]
+//! migration_types = ["schema", "full", "incremental"]
+//! checkpoint = "dts-checkpoint.json"
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use dts_avro::DtsAvroConfig;
+use dts_core::{
+    CancellationToken, FileCheckpointStore, Pipeline, Progress, Secret, TableId, TopicRouter,
+};
+use dts_kafka_sink::{DtsPartitioner, KafkaSink, KafkaSinkConfig, PartitionPolicy};
+use dts_mysql_source::precheck::{self, CheckStatus, PrecheckOptions};
+use dts_mysql_source::protocol::{ConnectOptions, Connection};
+use dts_mysql_source::snapshot::SnapshotOptions;
+use dts_mysql_source::{MySqlSource, MySqlSourceConfig, catalog};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    source: SourceConfig,
+    kafka: KafkaConfig,
+    #[serde(default)]
+    task: TaskConfig,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceConfig {
+    host: String,
+    #[serde(default = "default_port")]
+    port: u16,
+    user: String,
+    password: Option<String>,
+    password_env: Option<String>,
+    server_id: u32,
+    #[serde(default = "default_tls")]
+    tls: String,
+    tables: Vec<String>,
+}
+
+fn default_port() -> u16 {
+    3306
+}
+
+fn default_tls() -> String {
+    "disabled".into()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KafkaConfig {
+    bootstrap_servers: String,
+    topic: String,
+    #[serde(default = "default_policy")]
+    partition_policy: String,
+    #[serde(default)]
+    create_topics: bool,
+    #[serde(default = "default_partitions")]
+    partitions: u32,
+    #[serde(default = "default_replication")]
+    replication_factor: i32,
+    security_protocol: Option<String>,
+    sasl_mechanism: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_env: Option<String>,
+    ssl_ca_location: Option<PathBuf>,
+    #[serde(default)]
+    topic_mapping: BTreeMap<String, String>,
+    #[serde(default)]
+    client_options: BTreeMap<String, String>,
+}
+
+fn default_policy() -> String {
+    "partition-zero".into()
+}
+
+fn default_partitions() -> u32 {
+    1
+}
+
+fn default_replication() -> i32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskConfig {
+    #[serde(default = "default_types")]
+    migration_types: Vec<String>,
+    #[serde(default = "default_checkpoint")]
+    checkpoint: PathBuf,
+    #[serde(default)]
+    chunk_rows: Option<u64>,
+    #[serde(default)]
+    parallelism: Option<usize>,
+    #[serde(default)]
+    emit_transaction_markers: bool,
+}
+
+impl Default for TaskConfig {
+    fn default() -> Self {
+        Self {
+            migration_types: default_types(),
+            checkpoint: default_checkpoint(),
+            chunk_rows: None,
+            parallelism: None,
+            emit_transaction_markers: false,
+        }
+    }
+}
+
+fn default_types() -> Vec<String> {
+    vec!["schema".into(), "full".into(), "incremental".into()]
+}
+
+fn default_checkpoint() -> PathBuf {
+    "dts-checkpoint.json".into()
+}
+
+fn secret(
+    inline: Option<&String>,
+    env: Option<&String>,
+    what: &str,
+) -> anyhow::Result<Option<Secret>> {
+    match (inline, env) {
+        (Some(_), Some(_)) => bail!("{what}: give password or password_env, not both"),
+        (Some(p), None) => Ok(Some(Secret::new(p.clone()))),
+        (None, Some(var)) => std::env::var(var)
+            .map(|p| Some(Secret::new(p)))
+            .with_context(|| {
+                format!("{what}: environment variable {var} (password_env) is not set")
+            }),
+        (None, None) => Ok(None),
+    }
+}
+
+enum ProgressMode {
+    Bar,
+    Json,
+}
+
+fn progress_json(p: &Progress) -> String {
+    let (done, total) = p.tables_done();
+    serde_json::json!({
+        "phase": p.phase.as_str(),
+        "tables_done": done,
+        "tables_total": total,
+        "rows": p.rows_done(),
+        "records": p.records_acked,
+        "events_per_sec": p.events_per_sec.round(),
+        "lag_ms": p.lag.map(|l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX)),
+        "caught_up": p.caught_up,
+        "position": p.position.as_ref().map(ToString::to_string),
+        "checkpoint": p.checkpoint.as_ref().map(ToString::to_string),
+    })
+    .to_string()
+}
+
+async fn run() -> anyhow::Result<ExitCode> {
+    let mut args = std::env::args().skip(1);
+    let mut config_path = None;
+    let mut precheck_only = false;
+    let mut mode = if std::io::stderr().is_terminal() {
+        ProgressMode::Bar
+    } else {
+        ProgressMode::Json
+    };
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--config" => {
+                config_path = Some(PathBuf::from(args.next().context("--config takes a file")?))
+            }
+            "--precheck-only" => precheck_only = true,
+            "--progress" => {
+                mode = match args.next().as_deref() {
+                    Some("bar") => ProgressMode::Bar,
+                    Some("json") => ProgressMode::Json,
+                    other => bail!("--progress takes bar or json, not {other:?}"),
+                };
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: dts-migrate --config FILE.toml [--precheck-only] [--progress bar|json]"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            other => bail!("unknown argument {other:?} (see --help)"),
+        }
+    }
+    let path = config_path.context("--config FILE.toml is required")?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let config: Config =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+
+    // Source.
+    let s = &config.source;
+    if s.tls != "disabled" {
+        bail!(
+            "[source] tls = {:?}: TLS to the source is not supported yet (use \"disabled\")",
+            s.tls
+        );
+    }
+    let password =
+        secret(s.password.as_ref(), s.password_env.as_ref(), "[source]")?.unwrap_or_default();
+    let connect = ConnectOptions::new(s.host.clone(), s.port, s.user.clone(), password);
+    let types: Vec<&str> = config
+        .task
+        .migration_types
+        .iter()
+        .map(String::as_str)
+        .collect();
+    for t in &types {
+        if !matches!(*t, "schema" | "full" | "incremental") {
+            bail!("[task] migration_types: {t:?} is not schema, full or incremental");
+        }
+    }
+    let incremental = types.contains(&"incremental");
+
+    // Kafka.
+    let k = &config.kafka;
+    let policy: PartitionPolicy = k.partition_policy.parse().map_err(anyhow::Error::msg)?;
+    let mut sink_config = KafkaSinkConfig::new(k.bootstrap_servers.clone());
+    if let Some(p) = &k.security_protocol {
+        sink_config.security_protocol = p.parse().map_err(anyhow::Error::msg)?;
+    }
+    if let Some(m) = &k.sasl_mechanism {
+        sink_config.sasl_mechanism = Some(m.parse().map_err(anyhow::Error::msg)?);
+    }
+    sink_config.username.clone_from(&k.username);
+    sink_config.password = secret(k.password.as_ref(), k.password_env.as_ref(), "[kafka]")?;
+    sink_config.ssl_ca_location.clone_from(&k.ssl_ca_location);
+    sink_config.client_options.clone_from(&k.client_options);
+    let mut topics = vec![k.topic.clone()];
+    let mut router = TopicRouter::new(k.topic.as_str());
+    for (table, topic) in &k.topic_mapping {
+        let (db, t) = table
+            .split_once('.')
+            .with_context(|| format!("[kafka.topic_mapping] {table:?} must be db.table"))?;
+        router = router.route(TableId::new(db, t), topic.as_str());
+        topics.push(topic.clone());
+    }
+    topics.sort();
+    topics.dedup();
+
+    // Prechecks: source, then destination.
+    let mut ok = true;
+    let mut conn = Connection::connect(&connect).await.ok();
+    let tables = match conn.as_mut() {
+        Some(c) => catalog::expand_tables(c, &s.tables)
+            .await
+            .unwrap_or_default(),
+        None => vec![],
+    };
+    let report = precheck::run(
+        &connect,
+        &PrecheckOptions {
+            tables: tables.clone(),
+            incremental,
+            start_file: None,
+            server_id: s.server_id,
+        },
+    )
+    .await;
+    for item in &report.items {
+        println!("{item}");
+        ok &= item.status != CheckStatus::Fail;
+    }
+    if tables.is_empty() && conn.is_some() {
+        println!(
+            "[fail] CHECK_TABLES_SELECTED: {:?} selects no table (fix: check [source] tables)",
+            s.tables
+        );
+        ok = false;
+    }
+    let sink = KafkaSink::new(sink_config)?;
+    match sink
+        .ensure_topics(
+            &topics,
+            config
+                .kafka
+                .create_topics
+                .then_some((k.partitions, k.replication_factor)),
+        )
+        .await
+    {
+        Ok(found) => {
+            println!(
+                "[pass] CHECK_CONN_DEST: connected to {}",
+                k.bootstrap_servers
+            );
+            println!("[pass] CHECK_AUTH_DEST: authorized");
+            for (t, n) in &found {
+                println!("[pass] CHECK_TOPIC_DEST: topic {t} has {n} partition(s)");
+            }
+        }
+        Err(e) => {
+            println!(
+                "[fail] CHECK_CONN_DEST / CHECK_TOPIC_DEST: {e} (fix: check bootstrap_servers, security settings, and that the topics exist or create_topics = true)"
+            );
+            ok = false;
+        }
+    }
+    if precheck_only {
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    if !ok {
+        eprintln!("dts-migrate: prechecks failed; nothing was written");
+        return Ok(ExitCode::FAILURE);
+    }
+    let version = conn
+        .as_ref()
+        .map(|c| c.server().version.clone())
+        .unwrap_or_default();
+    if let Some(c) = conn {
+        c.close().await?;
+    }
+
+    let mut source_config = MySqlSourceConfig::new(connect, s.server_id, s.tables.clone());
+    source_config.schema_migration = types.contains(&"schema");
+    source_config.full_migration = types.contains(&"full");
+    source_config.incremental_migration = incremental;
+    let mut snapshot = SnapshotOptions::default();
+    if let Some(n) = config.task.chunk_rows {
+        snapshot.chunk_rows = n;
+    }
+    if let Some(n) = config.task.parallelism {
+        snapshot.parallelism = n;
+    }
+    source_config.snapshot = snapshot;
+    let mut codec = DtsAvroConfig::new(version);
+    codec.emit_transaction_markers = config.task.emit_transaction_markers;
+    let pipeline = Pipeline::builder()
+        .source(MySqlSource::new(source_config))
+        .codec(codec.build())
+        .partitioner(DtsPartitioner::new(policy))
+        .sink(sink)
+        .topics(router)
+        .checkpoint_store(FileCheckpointStore::new(config.task.checkpoint.clone()))
+        .build()?;
+    let handle = pipeline.handle();
+    let shutdown = CancellationToken::new();
+    {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
+            }
+            eprintln!("dts-migrate: stopping (flushing and saving the checkpoint)…");
+            shutdown.cancel();
+        });
+    }
+    let reporter = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let p = handle.progress();
+            match mode {
+                ProgressMode::Json => eprintln!("{}", progress_json(&p)),
+                ProgressMode::Bar => {
+                    let (done, total) = p.tables_done();
+                    eprint!(
+                        "\r{:<11} tables {done}/{total}  rows {:>10}  records {:>10}  {:>8.0}/s  lag {:>6} ms  {}   ",
+                        p.phase.as_str(),
+                        p.rows_done(),
+                        p.records_acked,
+                        p.events_per_sec,
+                        p.lag.map_or(0, |l| l.as_millis()),
+                        if p.caught_up { "caught up" } else { "" }
+                    );
+                }
+            }
+        }
+    });
+    let result = pipeline.run(shutdown).await;
+    reporter.abort();
+    let report = result?;
+    eprintln!();
+    println!(
+        "dts-migrate: {} records written, checkpoint {}, in {:.1}s",
+        report.records_acked,
+        report
+            .checkpoint
+            .as_ref()
+            .map_or_else(|| "none".to_owned(), |c| c.position.to_string()),
+        report.elapsed.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dts-migrate: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
