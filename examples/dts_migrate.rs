@@ -210,7 +210,7 @@ async fn run() -> anyhow::Result<ExitCode> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--config" => {
-                config_path = Some(PathBuf::from(args.next().context("--config takes a file")?))
+                config_path = Some(PathBuf::from(args.next().context("--config takes a file")?));
             }
             "--precheck-only" => precheck_only = true,
             "--progress" => {
