@@ -143,9 +143,15 @@ impl<'a> Streamer<'a> {
     pub(crate) async fn run(mut self) -> Result<()> {
         self.cx.progress().set_phase(Phase::Incremental);
         self.refresh_definitions();
-        let mut backoff = Duration::from_millis(200);
+        const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+        let mut backoff = FIRST_BACKOFF;
         loop {
+            let started = std::time::Instant::now();
             let result = self.connect_and_stream().await;
+            // A connection that streamed for a while was healthy: start backing off afresh.
+            if started.elapsed() > Duration::from_secs(10) {
+                backoff = FIRST_BACKOFF;
+            }
             match result {
                 Ok(()) => return Ok(()),
                 Err(e) if e.is_retriable() && !self.cx.is_shutdown() => {

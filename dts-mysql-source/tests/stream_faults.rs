@@ -75,23 +75,33 @@ async fn a_killed_replication_connection_reconnects_without_loss_or_repeats() {
             .unwrap();
         a.execute("COMMIT").await.unwrap();
         if i % 50 == 25 {
-            let list = a.query("SHOW PROCESSLIST").await.unwrap();
-            for row in &list.rows {
-                let cmd = row[4]
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                let user = row[1]
-                    .as_ref()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .unwrap_or_default();
-                if cmd.starts_with("Binlog Dump") && user == "dts" {
+            // Wait until the source is (back) in its binlog dump, then kill that connection.
+            let mut done = false;
+            for _ in 0..100 {
+                let list = a.query("SHOW PROCESSLIST").await.unwrap();
+                let dump = list.rows.iter().find(|row| {
+                    let text = |k: usize| {
+                        row[k]
+                            .as_ref()
+                            .map(|b| String::from_utf8_lossy(b).into_owned())
+                            .unwrap_or_default()
+                    };
+                    text(4).starts_with("Binlog Dump") && text(1) == "dts"
+                });
+                if let Some(row) = dump {
                     let id = String::from_utf8_lossy(row[0].as_ref().unwrap()).into_owned();
                     if a.execute(&format!("KILL {id}")).await.is_ok() {
                         killed += 1;
+                        done = true;
+                        break;
                     }
                 }
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            assert!(
+                done,
+                "the source did not come back to its binlog dump within 5 s"
+            );
         }
     }
     for _ in 0..200 {
