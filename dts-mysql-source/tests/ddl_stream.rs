@@ -74,7 +74,7 @@ async fn rows_keep_their_column_names_across_add_drop_and_reorder() {
     ] {
         a.execute(&sql).await.unwrap();
     }
-    for _ in 0..100 {
+    for _ in 0..400 {
         if events
             .lock()
             .unwrap()
@@ -173,7 +173,7 @@ async fn run_until(
         shutdown.clone(),
         resume,
     )));
-    for _ in 0..100 {
+    for _ in 0..400 {
         if events
             .lock()
             .unwrap()
