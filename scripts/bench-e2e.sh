@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# End-to-end speed of dts-migrate into the local Kafka broker (tansu), beside the raw rates of
+# the same source in the same run:
+#   snapshot phase:  1M sysbench-like rows  vs  `mariadb -e "SELECT *" > /dev/null`
+#   binlog phase:    1M row changes          vs  `mariadb-binlog --read-from-remote-server` > /dev/null
+# and the peak RSS (VmHWM) of dts-migrate in each phase.
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$REPO"
+OUT="$REPO/target/bench-e2e"
+mkdir -p "$OUT"
+eval "$(scripts/mariadb.sh start)"
+eval "$(scripts/kafka.sh start)"
+sql() { mariadb --no-defaults --socket="$DTS_MARIADB_SOCKET" -uroot "$@"; }
+rows="${ROWS:-1000000}"
+if [ "$(sql -N -e "SELECT COUNT(*) FROM dts_bench.sbtest1m" 2>/dev/null || echo 0)" != "$rows" ]; then
+    sql -e "CREATE DATABASE IF NOT EXISTS dts_bench; DROP TABLE IF EXISTS dts_bench.sbtest1m;
+      CREATE TABLE dts_bench.sbtest1m (id INT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL);
+      INSERT INTO dts_bench.sbtest1m SELECT seq, FLOOR(RAND(seq) * $rows), REPEAT(LPAD(seq, 11, '0'), 10), REPEAT('p', 59)
+        FROM dts_bench.seq_1_to_$rows"
+fi
+cargo build --release -q -p dts-examples --bin dts-migrate
+port="${DTS_MARIADB_URL##*:}"
+now() { date +%s.%N; }
+config() {  # $1 = topic, $2 = migration types, $3 = checkpoint file
+    cat >"$OUT/$1.toml" <<EOF2
+[source]
+host = "127.0.0.1"
+port = $port
+user = "dts"
+password = "dts_pw"
+server_id = 5999
+tables = ["dts_bench.sbtest1m"]
+[kafka]
+bootstrap_servers = "$DTS_KAFKA_BOOTSTRAP"
+topic = "$1"
+partition_policy = "hash-primary-key"
+create_topics = true
+partitions = 4
+[task]
+migration_types = $2
+checkpoint = "$3"
+EOF2
+}
+# Runs dts-migrate in the background; prints "seconds peak_rss_kib" once `records` reaches $2.
+run_until() {  # $1 = config, $2 = records, $3 = stop with SIGINT (yes/no)
+    local log="$1.log" pid start hwm=0 h
+    start=$(now)
+    target/release/dts-migrate --config "$1" --progress json >/dev/null 2>"$log" &
+    pid=$!
+    while kill -0 "$pid" 2>/dev/null; do
+        h=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+        if [ "${h:-0}" -gt "$hwm" ]; then hwm=$h; fi
+        if [ "$3" = yes ]; then
+            local n
+            n=$(grep -o '"records":[0-9]*' "$log" 2>/dev/null | tail -1 | cut -d: -f2 || true)
+            if [ "${n:-0}" -ge "$2" ]; then break; fi
+        fi
+        sleep 0.2
+    done
+    local end
+    end=$(now)
+    if kill -0 "$pid" 2>/dev/null; then kill -INT "$pid"; wait "$pid" || true; else wait "$pid" || true; fi
+    echo "$(python3 -c "print(f'{$end-$start:.2f}')") $hwm"
+}
+
+stamp=$(date +%s)
+# --- snapshot phase ---
+start=$(now); sql -e "SELECT * FROM dts_bench.sbtest1m" >/dev/null; end=$(now)
+raw_select=$(python3 -c "print(f'{$end-$start:.2f}')")
+config "e2e-full-$stamp" '["full"]' "$OUT/full-$stamp.json"
+read -r full_secs full_rss < <(run_until "$OUT/e2e-full-$stamp.toml" "$rows" no)
+
+# --- binlog phase: 1M row changes written first, then streamed from their start ---
+file=$(sql -N -e "SHOW MASTER STATUS" | awk '{print $1}')
+pos=$(sql -N -e "SHOW MASTER STATUS" | awk '{print $2}')
+sql -e "UPDATE dts_bench.sbtest1m SET k = k + 1"
+start=$(now)
+mariadb-binlog --no-defaults --read-from-remote-server --host=127.0.0.1 --port="$port" --user=dts --password=dts_pw \
+    --start-position="$pos" "$file" >/dev/null
+end=$(now)
+raw_dump=$(python3 -c "print(f'{$end-$start:.2f}')")
+printf '{"position":{"binlog":{"binlog":{"file":"%s","offset":%s},"gtid":null}},"next_id":1}\n' "$file" "$pos" >"$OUT/inc-$stamp.json"
+config "e2e-inc-$stamp" '["incremental"]' "$OUT/inc-$stamp.json"
+read -r inc_secs inc_rss < <(run_until "$OUT/e2e-inc-$stamp.toml" "$rows" yes)
+
+python3 - <<PY
+rows=$rows
+def r(s): return rows/float(s)
+print(f"snapshot: raw SELECT {r($raw_select):,.0f} rows/s; dts-migrate into Kafka {r($full_secs):,.0f} rows/s "
+      f"= {100*float($raw_select)/float($full_secs):.0f}% of raw (target 70%); peak RSS {int($full_rss)/1024:.0f} MiB")
+print(f"binlog:   raw dump {r($raw_dump):,.0f} rows/s; dts-migrate into Kafka {r($inc_secs):,.0f} rows/s "
+      f"= {100*float($raw_dump)/float($inc_secs):.0f}% of raw (target 50%); peak RSS {int($inc_rss)/1024:.0f} MiB")
+PY
