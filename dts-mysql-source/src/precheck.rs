@@ -9,6 +9,7 @@ use std::fmt;
 
 use dts_core::TableId;
 
+use crate::catalog::{quote_str, quote_table};
 use crate::error::Error;
 use crate::protocol::{ConnectOptions, Connection};
 
@@ -499,18 +500,6 @@ async fn check_privileges(
         },
         (!show_view).then_some("GRANT SHOW VIEW ON the selected databases TO the task's user"),
     );
-}
-
-fn quote_ident(s: &str) -> String {
-    format!("`{}`", s.replace('`', "``"))
-}
-
-fn quote_table(t: &TableId) -> String {
-    format!("{}.{}", quote_ident(t.db()), quote_ident(t.table()))
-}
-
-fn quote_str(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }
 
 async fn check_tables(conn: &mut Connection, opts: &PrecheckOptions, report: &mut PrecheckReport) {
