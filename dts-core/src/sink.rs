@@ -25,7 +25,45 @@ pub struct SinkRecord {
     /// Message timestamp, ms since the epoch (the event's source time).
     pub timestamp_ms: Option<i64>,
     /// What the record is (operation, table, position), for error messages.
-    pub origin: Arc<str>,
+    pub origin: Origin,
+}
+
+/// What a record was made from — operation, table and binlog position — kept cheaply (shared
+/// strings) and formatted only when an error needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The operation.
+    pub op: crate::event::Operation,
+    /// The table, if any.
+    pub table: Option<crate::schema::TableId>,
+    /// The binlog position, if any.
+    pub position: Option<crate::position::BinlogPosition>,
+}
+
+impl Origin {
+    /// The origin of `event`.
+    #[must_use]
+    pub fn of(event: &crate::event::ChangeEvent) -> Self {
+        Self {
+            op: event.op,
+            table: event.table_id().cloned(),
+            position: event.position.clone(),
+        }
+    }
+}
+
+/// `INSERT on db.t at mysql-bin.000001:4` (as [`ChangeEvent::describe`](crate::ChangeEvent::describe)).
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.op)?;
+        if let Some(t) = &self.table {
+            write!(f, " on {t}")?;
+        }
+        if let Some(p) = &self.position {
+            write!(f, " at {p}")?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Debug for SinkRecord {

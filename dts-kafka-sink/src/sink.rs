@@ -235,13 +235,13 @@ impl Sink for KafkaSink {
                             Ok(Ok(_)) => Ok(()),
                             Ok(Err((source, _msg))) => Err(match source.rdkafka_error_code() {
                                 Some(RDKafkaErrorCode::MessageSizeTooLarge) => Error::TooLarge {
-                                    origin: origin.as_ref().into(),
+                                    origin: origin.to_string().into(),
                                     key: key_text(key.as_deref()).into(),
                                     size,
                                     source: Box::new(source),
                                 },
                                 _ => Error::Produce {
-                                    origin: origin.as_ref().into(),
+                                    origin: origin.to_string().into(),
                                     topic: topic.as_ref().into(),
                                     partition: record.partition,
                                     source: Box::new(source),
@@ -263,13 +263,13 @@ impl Sink for KafkaSink {
                 Err((source, _)) => {
                     return Err(match source.rdkafka_error_code() {
                         Some(RDKafkaErrorCode::MessageSizeTooLarge) => Error::TooLarge {
-                            origin: record.origin.as_ref().into(),
+                            origin: record.origin.to_string().into(),
                             key: key_text(record.key.as_deref()).into(),
                             size,
                             source: Box::new(source),
                         },
                         _ => Error::Produce {
-                            origin: record.origin.as_ref().into(),
+                            origin: record.origin.to_string().into(),
                             topic: record.topic.as_ref().into(),
                             partition: record.partition,
                             source: Box::new(source),

@@ -59,6 +59,13 @@ impl<M> AckTracker<M> {
         Ok(())
     }
 
+    /// The record with sequence number `seq`, if it is pending.
+    #[must_use]
+    pub fn get(&self, seq: u64) -> Option<&M> {
+        let i = usize::try_from(seq.checked_sub(self.head)?).ok()?;
+        self.slots.get(i).map(|(_, m)| m)
+    }
+
     /// Removes and returns the oldest record if it is acknowledged.
     pub fn pop_acked(&mut self) -> Option<(u64, M)> {
         if !self.slots.front()?.0 {

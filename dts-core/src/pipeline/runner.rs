@@ -24,7 +24,7 @@ use crate::partition::{Partitioner, TopicRouter};
 use crate::position::{BinlogPosition, Checkpoint, Position};
 use crate::progress::{Phase, ProgressReporter};
 use crate::schema::TableId;
-use crate::sink::{Delivery, SinkRecord};
+use crate::sink::{Delivery, Origin, SinkRecord};
 use crate::source::SourceContext;
 
 /// An event after the encode stage.
@@ -36,6 +36,7 @@ struct Encoded {
 
 /// What the sink stage remembers of a record until it is acknowledged.
 struct AckMeta {
+    origin: Option<Origin>,
     checkpoint: Option<Arc<Position>>,
     position: Option<BinlogPosition>,
     source_ts_ms: u64,
@@ -234,7 +235,6 @@ impl SinkStage {
         mut rx: mpsc::Receiver<Encoded>,
         source_stop: &CancellationToken,
     ) -> Result<()> {
-        let mut origins: HashMap<u64, Arc<str>> = HashMap::new();
         let mut in_flight = FuturesUnordered::new();
         let mut checkpoint_tick = tokio::time::interval(self.settings.checkpoint_interval);
         checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -248,7 +248,7 @@ impl SinkStage {
                 tokio::select! {
                     biased;
                     Some((seq, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
-                        self.acknowledge(seq, outcome, &mut origins)?;
+                        self.acknowledge(seq, outcome)?;
                     }
                     () = source_stop.cancelled(), if !draining => {
                         draining = true;
@@ -262,8 +262,7 @@ impl SinkStage {
                     }
                     next = rx.recv(), if self.tracker.len() < self.settings.max_in_flight => {
                         let Some(encoded) = next else { break };
-                        if let Some((seq, origin, delivery)) = self.send(encoded).await? {
-                            origins.insert(seq, origin);
+                        if let Some((seq, delivery)) = self.send(encoded).await? {
                             in_flight.push(tagged(seq, delivery));
                         }
                     }
@@ -273,7 +272,7 @@ impl SinkStage {
             self.progress.set_phase(Phase::Draining);
             self.sink.flush().await.map_err(Error::Flush)?;
             while let Some((seq, outcome)) = in_flight.next().await {
-                self.acknowledge(seq, outcome, &mut origins)?;
+                self.acknowledge(seq, outcome)?;
             }
             Ok(())
         }
@@ -284,10 +283,11 @@ impl SinkStage {
     }
 
     /// Routes, partitions and sends one encoded event; records it in the tracker.
-    async fn send(&mut self, encoded: Encoded) -> Result<Option<(u64, Arc<str>, Delivery)>> {
+    async fn send(&mut self, encoded: Encoded) -> Result<Option<(u64, Delivery)>> {
         let Encoded { event, record } = encoded;
         self.events += 1;
-        let meta = AckMeta {
+        let mut meta = AckMeta {
+            origin: None,
             checkpoint: event.checkpoint.clone(),
             position: event.position.clone(),
             source_ts_ms: event.source_ts_ms,
@@ -325,7 +325,8 @@ impl SinkStage {
                 partitions: partitions.get(),
             });
         }
-        let origin: Arc<str> = Arc::from(event.describe());
+        // Kept cheaply (shared strings); formatted only if an error needs it.
+        let origin = Origin::of(&event);
         let record = SinkRecord {
             topic,
             partition,
@@ -340,19 +341,15 @@ impl SinkStage {
             source,
         })?;
         self.records += 1;
+        meta.origin = Some(origin);
         let seq = self.tracker.push(meta);
-        Ok(Some((seq, origin, delivery)))
+        Ok(Some((seq, delivery)))
     }
 
-    fn acknowledge(
-        &mut self,
-        seq: u64,
-        outcome: Result<(), BoxError>,
-        origins: &mut HashMap<u64, Arc<str>>,
-    ) -> Result<()> {
-        let origin = origins.remove(&seq);
+    fn acknowledge(&mut self, seq: u64, outcome: Result<(), BoxError>) -> Result<()> {
         if let Err(source) = outcome {
-            let what = origin.map_or_else(|| format!("record #{seq}"), |o| o.to_string());
+            let origin = self.tracker.get(seq).and_then(|m| m.origin.as_ref());
+            let what = origin.map_or_else(|| format!("record #{seq}"), ToString::to_string);
             return Err(Error::Sink { what, source });
         }
         self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
