@@ -1,6 +1,7 @@
 //! KafkaSink on rdkafka's mock cluster: every record delivered to its DTS partition, refused
 //! records stop the pipeline with a clear error and no checkpoint past them, too-large records
-//! name table, key and size, missing topics are reported, a small client queue only slows down.
+//! name table, key and size, missing topics are reported, a small client queue only slows down,
+//! retriable produce errors, a broker down for seconds and a 400 ms round trip lose nothing.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::num::NonZeroU32;
@@ -84,12 +85,19 @@ fn consume_all(servers: &str, topic: &str, partitions: i32, expect: usize) -> Ve
             .unwrap();
     }
     consumer.assign(&tpl).unwrap();
+    // Read until `expect` distinct keys arrived (duplicates may come too), then drain what is left.
     let mut out = Vec::new();
+    let mut keys = std::collections::HashSet::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while out.len() < expect && std::time::Instant::now() < deadline {
+    while keys.len() < expect && std::time::Instant::now() < deadline {
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push((m.partition(), m.key().unwrap_or_default().to_vec()));
+            let key = m.key().unwrap_or_default().to_vec();
+            keys.insert(key.clone());
+            out.push((m.partition(), key));
         }
+    }
+    while let Some(Ok(m)) = consumer.poll(Duration::from_millis(300)) {
+        out.push((m.partition(), m.key().unwrap_or_default().to_vec()));
     }
     out
 }
@@ -215,4 +223,102 @@ async fn a_small_client_queue_slows_down_but_loses_nothing() {
         .unwrap();
     assert_eq!(report.records_acked, 300);
     assert_eq!(consume_all(&servers, "dts", 2, 300).len(), 300);
+}
+
+/// Distinct message keys among the consumed records, and how many records were duplicates.
+fn distinct_keys(records: &[(i32, Vec<u8>)]) -> (usize, usize) {
+    let keys: std::collections::HashSet<&Vec<u8>> = records.iter().map(|(_, k)| k).collect();
+    (keys.len(), records.len() - keys.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retriable_produce_errors_are_retried_and_lose_nothing() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dts", 2, 1).unwrap();
+    let servers = mock.bootstrap_servers();
+    // The next produce requests fail with errors a producer must retry, not report.
+    let mut errors = vec![RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION; 4];
+    errors.extend([RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT; 4]);
+    errors.extend([RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 4]);
+    mock.request_errors(RDKafkaApiKey::Produce, &errors);
+    let store = MemoryCheckpointStore::new();
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        run(
+            &servers,
+            sink_config(&servers),
+            inserts(500, 8),
+            store.clone(),
+        ),
+    )
+    .await
+    .expect("retries must finish")
+    .unwrap();
+    assert_eq!(report.records_acked, 500);
+    let consumed = consume_all(&servers, "dts", 2, 500);
+    let (distinct, duplicates) = distinct_keys(&consumed);
+    assert_eq!(distinct, 500, "every record delivered");
+    eprintln!("retriable errors: {duplicates} duplicates");
+    assert!(store.get().is_some(), "the checkpoint advanced");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_down_for_seconds_delays_but_loses_nothing() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dts", 2, 1).unwrap();
+    // A slow broker and a tiny client queue keep the pipeline busy while the broker goes down.
+    mock.broker_round_trip_time(1, Duration::from_millis(50))
+        .unwrap();
+    let servers = mock.bootstrap_servers();
+    let mut config = sink_config(&servers);
+    config.queue_max_messages = 5;
+    config.linger = Duration::ZERO;
+    let store = MemoryCheckpointStore::new();
+    let task = {
+        let (servers, store) = (servers.clone(), store.clone());
+        tokio::spawn(async move { run(&servers, config, inserts(400, 8), store).await })
+    };
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        !task.is_finished(),
+        "the pipeline must still be running when the broker goes down"
+    );
+    mock.broker_down(1).unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    mock.broker_up(1).unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(90), task)
+        .await
+        .expect("the pipeline recovers once the broker is back")
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.records_acked, 400);
+    let consumed = consume_all(&servers, "dts", 2, 400);
+    let (distinct, duplicates) = distinct_keys(&consumed);
+    assert_eq!(distinct, 400, "every record delivered");
+    eprintln!("broker down 3 s: {duplicates} duplicates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_high_round_trip_time_only_slows_down() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dts", 4, 1).unwrap();
+    mock.broker_round_trip_time(1, Duration::from_millis(400))
+        .unwrap();
+    let servers = mock.bootstrap_servers();
+    let store = MemoryCheckpointStore::new();
+    let report = tokio::time::timeout(
+        Duration::from_secs(90),
+        run(
+            &servers,
+            sink_config(&servers),
+            inserts(2000, 64),
+            store.clone(),
+        ),
+    )
+    .await
+    .expect("a slow broker must not stall the pipeline")
+    .unwrap();
+    assert_eq!(report.records_acked, 2000);
+    let (distinct, _) = distinct_keys(&consume_all(&servers, "dts", 4, 2000));
+    assert_eq!(distinct, 2000);
 }
