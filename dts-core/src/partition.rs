@@ -11,17 +11,34 @@ use crate::schema::TableId;
 pub trait Partitioner: Send + Sync + 'static {
     /// The partition of `event` among `partitions`; must be `< partitions`.
     fn partition(&self, event: &ChangeEvent, partitions: NonZeroU32) -> u32;
+
+    /// `true` when this UPDATE must be sent as a DELETE of its old row followed by an INSERT of
+    /// its new row because the two rows are placed by different keys (a primary-key change under
+    /// a hash-of-key policy): otherwise the key's earlier records and the UPDATE would sit in
+    /// different partitions and a consumer could apply them out of order. Default: never.
+    fn splits_update(&self, event: &ChangeEvent) -> bool {
+        let _ = event;
+        false
+    }
 }
 
 impl<P: Partitioner + ?Sized> Partitioner for Box<P> {
     fn partition(&self, event: &ChangeEvent, partitions: NonZeroU32) -> u32 {
         (**self).partition(event, partitions)
     }
+
+    fn splits_update(&self, event: &ChangeEvent) -> bool {
+        (**self).splits_update(event)
+    }
 }
 
 impl<P: Partitioner + ?Sized> Partitioner for Arc<P> {
     fn partition(&self, event: &ChangeEvent, partitions: NonZeroU32) -> u32 {
         (**self).partition(event, partitions)
+    }
+
+    fn splits_update(&self, event: &ChangeEvent) -> bool {
+        (**self).splits_update(event)
     }
 }
 

@@ -559,3 +559,63 @@ fn missing_parts_and_bad_settings_are_refused() {
         .unwrap_err();
     assert!(err.to_string().contains("max_in_flight"), "{err}");
 }
+
+/// Splits every UPDATE whose first column changes, like a hash-of-key partitioner on a key change.
+struct SplitKeyChanges;
+
+impl Partitioner for SplitKeyChanges {
+    fn partition(&self, event: &ChangeEvent, _: NonZeroU32) -> u32 {
+        match event
+            .after
+            .as_ref()
+            .or(event.before.as_ref())
+            .map(|r| &r[0])
+        {
+            Some(Value::Int(k)) => u32::try_from(k % 2).unwrap(),
+            _ => 0,
+        }
+    }
+
+    fn splits_update(&self, event: &ChangeEvent) -> bool {
+        event.before.as_ref().map(|r| &r[0]) != event.after.as_ref().map(|r| &r[0])
+    }
+}
+
+#[tokio::test]
+async fn a_key_changing_update_is_sent_as_delete_then_insert_with_the_checkpoint_on_the_insert() {
+    let t = test_table();
+    let row = |k: i64, v: &'static [u8]| vec![Value::Int(k), Value::Bytes(Bytes::from_static(v))];
+    let events = vec![
+        ChangeEvent::update(t.clone(), row(1, b"old"), row(1, b"same-key"))
+            .with_checkpoint(pos(10)),
+        ChangeEvent::update(t.clone(), row(1, b"x"), row(2, b"moved")).with_checkpoint(pos(20)),
+    ];
+    let sink = CollectSink::new(2);
+    let report = Pipeline::builder()
+        .source(VecSource::new(events))
+        .codec(TestCodec)
+        .partitioner(SplitKeyChanges)
+        .sink(sink.clone())
+        .topics(TopicRouter::new("t"))
+        .build()
+        .unwrap()
+        .run(CancellationToken::new())
+        .await
+        .unwrap();
+    let got: Vec<(Operation, u32)> = sink
+        .records()
+        .iter()
+        .map(|r| (r.origin.op, r.partition))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Operation::Update, 1),
+            (Operation::Delete, 1),
+            (Operation::Insert, 0)
+        ],
+        "the key change is split, each half placed by its own key"
+    );
+    assert_eq!(report.records_acked, 3);
+    assert_eq!(offset_of(&report.checkpoint), Some(20));
+}

@@ -8,6 +8,12 @@
 //! | [`PartitionPolicy::Zero`] | — (everything to 0) | 0 | 0 |
 //! | [`PartitionPolicy::DbTable`] | `db.table` | with its table, else 0 | by `db.table` |
 //! | [`PartitionPolicy::PrimaryKey`] | the key text of [`dts_avro::key_text`] | 0 | 0 |
+//!
+//! Under [`PartitionPolicy::PrimaryKey`] an UPDATE that changes the key is sent as a DELETE of the
+//! old row (placed by the old key) followed by an INSERT of the new row (placed by the new key), as
+//! Debezium does: a single UPDATE record can only sit in one partition, and then a consumer
+//! reading partitions independently could apply it before the old key's earlier records. The
+//! replay test (`examples/tests/replay.rs`) fails without this split.
 
 use std::num::NonZeroU32;
 
@@ -84,6 +90,19 @@ impl Partitioner for DtsPartitioner {
             }
         }
     }
+
+    /// Under the hash-of-key policy, an UPDATE that changes the key text is split: its DELETE
+    /// goes with the old key, its INSERT with the new one.
+    fn splits_update(&self, event: &ChangeEvent) -> bool {
+        if !matches!(self.policy, PartitionPolicy::PrimaryKey) || event.op != Operation::Update {
+            return false;
+        }
+        let (Some(table), Some(before)) = (&event.table, &event.before) else {
+            return false;
+        };
+        let old = ChangeEvent::delete(table.clone(), before.clone());
+        dts_avro::key_text(&old).ok().flatten() != dts_avro::key_text(event).ok().flatten()
+    }
 }
 
 #[cfg(test)]
@@ -112,5 +131,26 @@ mod tests {
     fn policies_parse() {
         assert_eq!("hash-primary-key".parse(), Ok(PartitionPolicy::PrimaryKey));
         assert!("hash".parse::<PartitionPolicy>().is_err());
+    }
+
+    #[test]
+    fn only_key_changing_updates_split_and_only_by_key_hash() {
+        use dts_core::Value;
+        let t = dts_test_utils::test_table();
+        let row =
+            |id: i64, v: &str| vec![Value::Int(id), Value::Bytes(v.as_bytes().to_vec().into())];
+        let moved = ChangeEvent::update(t.clone(), row(1, "a"), row(2, "a"));
+        let same = ChangeEvent::update(t.clone(), row(1, "a"), row(1, "b"));
+        let by_key = DtsPartitioner::new(PartitionPolicy::PrimaryKey);
+        assert!(by_key.splits_update(&moved));
+        assert!(!by_key.splits_update(&same));
+        for policy in [PartitionPolicy::Zero, PartitionPolicy::DbTable] {
+            assert!(
+                !DtsPartitioner::new(policy).splits_update(&moved),
+                "{policy:?}"
+            );
+        }
+        let insert = ChangeEvent::insert(t, row(1, "a"));
+        assert!(!by_key.splits_update(&insert));
     }
 }

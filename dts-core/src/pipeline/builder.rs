@@ -42,7 +42,7 @@ impl Default for Settings {
 pub struct PipelineBuilder {
     source: Option<Box<dyn DynSource>>,
     codec: Option<Box<dyn DynCodec>>,
-    partitioner: Option<Box<dyn Partitioner>>,
+    partitioner: Option<std::sync::Arc<dyn Partitioner>>,
     sink: Option<Box<dyn DynSink>>,
     topics: Option<TopicRouter>,
     store: Box<dyn DynCheckpointStore>,
@@ -91,7 +91,7 @@ impl PipelineBuilder {
 
     /// How records are spread over partitions.
     pub fn partitioner(mut self, partitioner: impl Partitioner) -> Self {
-        self.partitioner = Some(Box::new(partitioner));
+        self.partitioner = Some(std::sync::Arc::new(partitioner));
         self
     }
 

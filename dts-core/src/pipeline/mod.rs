@@ -40,7 +40,7 @@ use crate::progress::{Progress, ProgressReporter};
 pub struct Pipeline {
     source: Box<dyn DynSource>,
     codec: Box<dyn DynCodec>,
-    partitioner: Box<dyn Partitioner>,
+    partitioner: std::sync::Arc<dyn Partitioner>,
     sink: Box<dyn DynSink>,
     topics: TopicRouter,
     store: Box<dyn DynCheckpointStore>,

@@ -99,7 +99,13 @@ impl Pipeline {
             progress.clone(),
         );
         let source_task: JoinHandle<Result<(), BoxError>> = tasks.spawn(source.run(cx));
-        let encode_task = tasks.spawn(encode_stage(codec, event_rx, encoded_tx, next_id.clone()));
+        let encode_task = tasks.spawn(encode_stage(
+            codec,
+            partitioner.clone(),
+            event_rx,
+            encoded_tx,
+            next_id.clone(),
+        ));
         tasks.close();
 
         let mut stage = SinkStage {
@@ -164,6 +170,7 @@ async fn join<T>(stage: &'static str, task: JoinHandle<T>) -> Result<T> {
 /// floor too), even when that run crashed after sending records it never checkpointed.
 async fn encode_stage(
     mut codec: Box<dyn DynCodec>,
+    partitioner: Arc<dyn Partitioner>,
     mut rx: mpsc::Receiver<ChangeEvent>,
     tx: mpsc::Sender<Encoded>,
     next_id: Arc<AtomicU64>,
@@ -171,33 +178,22 @@ async fn encode_stage(
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut id = next_id.load(Ordering::Relaxed);
     while let Some(mut event) = rx.recv().await {
-        let record = if codec.accepts(&event) {
-            let now_us = u64::try_from(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_micros(),
-            )
-            .unwrap_or(u64::MAX);
-            event.id = id.max(now_us);
-            id = event.id.saturating_add(1);
-            next_id.store(id, Ordering::Relaxed);
-            let encode_err = |source| Error::Encode {
-                what: event.describe(),
-                source,
-            };
-            if buf.capacity() < 4096 {
-                buf.reserve(64 * 1024);
+        // An UPDATE whose old and new rows go to different places is sent as DELETE of the old
+        // row then INSERT of the new one, so each key's records stay in one partition, in order.
+        if event.op == Operation::Update && partitioner.splits_update(&event) {
+            let mut delete = event.clone();
+            delete.op = Operation::Delete;
+            delete.after = None;
+            delete.checkpoint = None;
+            event.op = Operation::Insert;
+            event.before = None;
+            let delete = encode_one(codec.as_mut(), delete, &mut buf, &mut id, &next_id)?;
+            if tx.send(delete).await.is_err() {
+                break;
             }
-            codec.encode_key(&event, &mut buf).map_err(encode_err)?;
-            let key = buf.split().freeze();
-            codec.encode_value(&event, &mut buf).map_err(encode_err)?;
-            let value = buf.split().freeze();
-            Some(((!key.is_empty()).then_some(key), value))
-        } else {
-            None
-        };
-        if tx.send(Encoded { event, record }).await.is_err() {
+        }
+        let encoded = encode_one(codec.as_mut(), event, &mut buf, &mut id, &next_id)?;
+        if tx.send(encoded).await.is_err() {
             // The sink stage stopped (it failed); its error is reported.
             break;
         }
@@ -205,9 +201,47 @@ async fn encode_stage(
     Ok(())
 }
 
+/// Assigns `event` its record id and encodes it (events the codec does not accept pass as they
+/// are, for their checkpoints).
+fn encode_one(
+    codec: &mut dyn DynCodec,
+    mut event: ChangeEvent,
+    buf: &mut BytesMut,
+    id: &mut u64,
+    next_id: &AtomicU64,
+) -> Result<Encoded> {
+    let record = if codec.accepts(&event) {
+        let now_us = u64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_micros(),
+        )
+        .unwrap_or(u64::MAX);
+        event.id = (*id).max(now_us);
+        *id = event.id.saturating_add(1);
+        next_id.store(*id, Ordering::Relaxed);
+        let encode_err = |source| Error::Encode {
+            what: event.describe(),
+            source,
+        };
+        if buf.capacity() < 4096 {
+            buf.reserve(64 * 1024);
+        }
+        codec.encode_key(&event, buf).map_err(encode_err)?;
+        let key = buf.split().freeze();
+        codec.encode_value(&event, buf).map_err(encode_err)?;
+        let value = buf.split().freeze();
+        Some(((!key.is_empty()).then_some(key), value))
+    } else {
+        None
+    };
+    Ok(Encoded { event, record })
+}
+
 struct SinkStage {
     sink: Box<dyn DynSink>,
-    partitioner: Box<dyn Partitioner>,
+    partitioner: Arc<dyn Partitioner>,
     topics: TopicRouter,
     store: Box<dyn DynCheckpointStore>,
     settings: Settings,

@@ -1,0 +1,399 @@
+//! Replay test of `dts-migrate` for each DTS partition policy (live MariaDB + tansu): tables with a
+//! single key, a composite key and no key; writes (also of key columns) during the snapshot and
+//! after; an `ALTER TABLE … ADD COLUMN` mid-stream. When caught up the task is stopped, every
+//! partition is read by its own consumer, each record's partition is checked against the
+//! DTS-AVRO.md formula, and the records replayed per key in offset order equal `SELECT *`.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dts_avro::DtsRecord;
+use dts_kafka_sink::java_hash;
+use dts_mysql_source::protocol::{ConnectOptions, Connection};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Message, Offset, TopicPartitionList};
+use serde_json::Value as Json;
+
+const PARTITIONS: i32 = 4;
+
+type Row = BTreeMap<String, String>;
+
+fn last_progress(log: &std::path::Path) -> (u64, bool) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    text.lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Json>(l).ok())
+        .map_or((0, false), |j| {
+            (
+                j["records"].as_u64().unwrap_or(0),
+                j["caught_up"].as_bool().unwrap_or(false),
+            )
+        })
+}
+
+/// Waits until the task is caught up and its record count has not moved for 3 s.
+fn wait_settled(log: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut last = (u64::MAX, Instant::now());
+    loop {
+        let (records, caught_up) = last_progress(log);
+        if records != last.0 {
+            last = (records, Instant::now());
+        } else if caught_up && last.1.elapsed() > Duration::from_secs(3) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "dts-migrate did not settle: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn partition_of(text: &str) -> i32 {
+    i32::try_from((java_hash(text).cast_unsigned() & 0x7fff_ffff) % PARTITIONS.cast_unsigned())
+        .unwrap()
+}
+
+/// Image → column name → canonical text ("NULL" for NULL).
+fn image(rec: &Json, which: &str) -> Option<Row> {
+    let names: Vec<&str> = rec["fields"]
+        .as_array()?
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let values = rec[which].as_array()?;
+    Some(
+        names
+            .iter()
+            .zip(values)
+            .map(|(n, v)| {
+                let text = v
+                    .as_object()
+                    .and_then(|o| o.values().next())
+                    .and_then(|v| v["value"].as_str())
+                    .unwrap_or("NULL");
+                ((*n).to_owned(), text.to_owned())
+            })
+            .collect(),
+    )
+}
+
+fn start(config: &std::path::Path, log: &std::path::Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_dts-migrate"))
+        .args(["--config", config.to_str().unwrap(), "--progress", "json"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap()
+}
+
+async fn writes(a: &mut Connection, db: &str, round: i64) {
+    for i in 0..60 {
+        let n = round * 1000 + i;
+        for sql in [
+            format!(
+                "INSERT INTO {db}.k1 (id, v, s, d) VALUES ({}, {n}, 'w{n}', {n}.25)",
+                100_000 + n
+            ),
+            format!(
+                "UPDATE {db}.k1 SET v = v + 1, d = NULL WHERE id = {}",
+                1 + i * 13
+            ),
+            format!("DELETE FROM {db}.k1 WHERE id = {}", 2 + i * 17 + round * 3),
+            // Key change: the old key must disappear, the new one appear.
+            format!(
+                "UPDATE {db}.k1 SET id = {} WHERE id = {}",
+                500_000 + n,
+                3 + i * 19 + round
+            ),
+            format!("INSERT INTO {db}.k2 VALUES ({n}, 'w{n}', {n})"),
+            format!(
+                "UPDATE {db}.k2 SET b = CONCAT(b, 'x') WHERE a = {} AND b = 'b{}'",
+                i * 7,
+                i * 7
+            ),
+            format!("DELETE FROM {db}.k2 WHERE a = {}", 1 + i * 11),
+            format!("INSERT INTO {db}.nk VALUES ({n}, 'n{n}')"),
+            format!("UPDATE {db}.nk SET y = 'upd' WHERE x = {} LIMIT 1", i * 5),
+            format!("DELETE FROM {db}.nk WHERE x = {} LIMIT 1", 1 + i * 9),
+        ] {
+            a.execute(&sql).await.unwrap();
+        }
+    }
+}
+
+async fn select(a: &mut Connection, sql: &str) -> Vec<Row> {
+    let r = a.query(sql).await.unwrap();
+    r.rows
+        .iter()
+        .map(|row| {
+            r.columns
+                .iter()
+                .zip(row)
+                .map(|(c, v)| {
+                    let text = v.as_ref().map_or("NULL".to_owned(), |b| {
+                        String::from_utf8_lossy(b).into_owned()
+                    });
+                    (c.clone(), text)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_lines)]
+async fn replay_with(policy: &str) {
+    let admin_url = dts_test_utils::mariadb_admin_url();
+    let bootstrap = dts_test_utils::kafka_bootstrap();
+    let port = admin_url.rsplit(':').next().unwrap().to_owned();
+    let db = format!(
+        "dts_replay_{}_{}",
+        policy.replace('-', "_"),
+        std::process::id()
+    );
+    let topic = format!(
+        "{db}-{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    );
+    eprintln!("{policy}: topic {topic}");
+    let mut a = Connection::connect(&ConnectOptions::from_url(&admin_url).unwrap())
+        .await
+        .unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+        format!(
+            "CREATE TABLE {db}.k1 (id INT PRIMARY KEY, v BIGINT NOT NULL, s VARCHAR(20), d DECIMAL(12,2))"
+        ),
+        format!("CREATE TABLE {db}.k2 (a INT, b VARCHAR(12), v INT, PRIMARY KEY (a, b))"),
+        format!("CREATE TABLE {db}.nk (x INT, y VARCHAR(12))"),
+        format!(
+            "INSERT INTO {db}.k1 SELECT seq, seq * 3, CONCAT('s', seq), seq / 4 FROM {db}.seq_1_to_6000"
+        ),
+        format!(
+            "INSERT INTO {db}.k2 SELECT seq % 700, CONCAT('b', seq), seq FROM {db}.seq_1_to_4000"
+        ),
+        format!(
+            "INSERT INTO {db}.nk SELECT seq % 300, CONCAT('n', seq % 7) FROM {db}.seq_1_to_2000"
+        ),
+    ] {
+        a.execute(&sql).await.unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dts.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[source]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"dts\"\npassword = \"dts_pw\"\nserver_id = 5889\ntables = [\"{db}.*\"]\n\
+             [kafka]\nbootstrap_servers = \"{bootstrap}\"\ntopic = \"{topic}\"\npartition_policy = \"{policy}\"\ncreate_topics = true\npartitions = {PARTITIONS}\n\
+             [task]\nmigration_types = [\"schema\", \"full\", \"incremental\"]\ncheckpoint = \"{}\"\nchunk_rows = 400\nparallelism = 2\n",
+            dir.path().join("checkpoint.json").display()
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("run.log");
+    let mut p = start(&config, &log);
+    // Round 0 runs while the snapshot is being read, round 1 after it caught up.
+    writes(&mut a, &db, 0).await;
+    wait_settled(&log);
+    writes(&mut a, &db, 1).await;
+    a.execute(&format!(
+        "ALTER TABLE {db}.k1 ADD COLUMN extra VARCHAR(10) DEFAULT 'dflt'"
+    ))
+    .await
+    .unwrap();
+    writes(&mut a, &db, 2).await;
+    a.execute(&format!(
+        "UPDATE {db}.k1 SET extra = CONCAT('e', id % 10) WHERE id % 5 = 0"
+    ))
+    .await
+    .unwrap();
+    wait_settled(&log);
+    Command::new("kill")
+        .args(["-INT", &p.id().to_string()])
+        .status()
+        .unwrap();
+    let status = p.wait().unwrap();
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(4).collect();
+    eprintln!("{policy}: last progress lines: {tail:#?}");
+    assert!(status.success(), "graceful stop: {status}");
+
+    // Every partition by its own consumer; records in offset order within each.
+    let mut keyed: BTreeMap<(String, String), Row> = BTreeMap::new();
+    let mut keyless: Vec<Row> = Vec::new();
+    let (mut records, mut ddl) = (0u64, 0u64);
+    for part in 0..PARTITIONS {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", format!("dts-replay-{part}"))
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&topic, part, Offset::Beginning)
+            .unwrap();
+        consumer.assign(&tpl).unwrap();
+        // Read up to the partition's end offset, so a slow fetch cannot cut a partition short.
+        // Read to the reported end offset and then on until nothing came for 8 s: tansu's
+        // ListOffsets(latest) was seen lagging hundreds of records behind what Fetch returns
+        // after the producer had exited, so the end offset alone would cut partitions short.
+        let (mut high, mut since) = (-1, Instant::now());
+        while since.elapsed() < Duration::from_secs(3) {
+            let (_, h) = consumer
+                .fetch_watermarks(&topic, part, Duration::from_secs(10))
+                .unwrap();
+            if h != high {
+                (high, since) = (h, Instant::now());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        eprintln!("{policy}: partition {part}: reported end offset {high}");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut next = 0;
+        let mut idle = Instant::now();
+        while next < high || idle.elapsed() < Duration::from_secs(8) {
+            assert!(
+                Instant::now() < deadline,
+                "{policy}: partition {part} stuck at {next} of {high}"
+            );
+            let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            next = m.offset() + 1;
+            idle = Instant::now();
+            records += 1;
+            let rec = DtsRecord::decode(m.payload().unwrap()).unwrap().to_json();
+            let op = rec["operation"].as_str().unwrap().to_owned();
+            let object = rec["objectName"].as_str().unwrap_or("").to_owned();
+            let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
+            let key_text = key.strip_prefix(&format!("{object}:")).map(str::to_owned);
+            let row_op = matches!(op.as_str(), "INIT" | "INSERT" | "UPDATE" | "DELETE");
+            // A DDL record's objectName is the database (as DTS writes it); its table, if any, is
+            // the one named in the statement.
+            let ddl_table = (op == "DDL")
+                .then(|| {
+                    let text = rec["afterImages"].as_str().unwrap_or("");
+                    ["k1", "k2", "nk"]
+                        .into_iter()
+                        .find(|t| {
+                            text.contains(&format!("`{t}`")) || text.contains(&format!(".{t} "))
+                        })
+                        .map(|t| format!("{object}.{t}"))
+                })
+                .flatten();
+            let want = match policy {
+                "partition-zero" => 0,
+                "hash-db-table" if row_op => partition_of(&object),
+                "hash-db-table" => ddl_table.as_deref().map_or(0, partition_of),
+                "hash-primary-key" if row_op => key_text.as_deref().map_or(0, partition_of),
+                _ => 0,
+            };
+            assert_eq!(
+                m.partition(),
+                want,
+                "{policy}: {op} {object} key {key} in the wrong partition"
+            );
+            if op == "DDL" {
+                ddl += 1;
+            }
+            if !row_op {
+                continue;
+            }
+            let before = image(&rec, "beforeImages");
+            let after = image(&rec, "afterImages");
+            if object.ends_with(".nk") {
+                assert!(key_text.is_none(), "keyless rows have no key: {key}");
+                if let Some(b) = before {
+                    let i = keyless.iter().position(|r| *r == b).unwrap_or_else(|| {
+                        panic!("{policy}: keyless row {b:?} removed but never seen")
+                    });
+                    keyless.swap_remove(i);
+                }
+                keyless.extend(after);
+                continue;
+            }
+            let table = object.rsplit('.').next().unwrap().to_owned();
+            let key_of = |r: &Row| match table.as_str() {
+                "k1" => r["id"].clone(),
+                _ => format!("{},{}", r["a"], r["b"]),
+            };
+            if let Some(b) = before {
+                keyed.remove(&(table.clone(), key_of(&b)));
+            }
+            if let Some(mut after) = after {
+                // Rows last written before the ALTER get its DEFAULT, as a consumer applying the
+                // DDL record would give them.
+                if table == "k1" {
+                    after.entry("extra".into()).or_insert_with(|| "dflt".into());
+                }
+                assert_eq!(
+                    key_text.as_deref(),
+                    Some(key_of(&after).as_str()),
+                    "message key"
+                );
+                keyed.insert((table.clone(), key_of(&after)), after);
+            }
+        }
+    }
+    assert!(
+        ddl >= 4,
+        "{policy}: 3 CREATE TABLE + 1 ALTER expected, {ddl} DDL records"
+    );
+
+    let mut expected: BTreeMap<(String, String), Row> = BTreeMap::new();
+    for r in select(&mut a, &format!("SELECT * FROM {db}.k1")).await {
+        expected.insert(("k1".into(), r["id"].clone()), r);
+    }
+    for r in select(&mut a, &format!("SELECT * FROM {db}.k2")).await {
+        expected.insert(("k2".into(), format!("{},{}", r["a"], r["b"])), r);
+    }
+    let wrong: Vec<_> = expected
+        .iter()
+        .filter(|(k, v)| keyed.get(*k) != Some(*v))
+        .map(|(k, v)| (k, v, keyed.get(k)))
+        .take(3)
+        .collect();
+    let extra: Vec<_> = keyed
+        .keys()
+        .filter(|k| !expected.contains_key(*k))
+        .take(3)
+        .collect();
+    assert!(
+        wrong.is_empty() && extra.is_empty(),
+        "{policy}: replay differs: wrong/missing {wrong:?}, extra {extra:?}"
+    );
+    let mut want_nk = select(&mut a, &format!("SELECT * FROM {db}.nk")).await;
+    want_nk.sort();
+    keyless.sort();
+    assert_eq!(keyless.len(), want_nk.len(), "{policy}: keyless row count");
+    assert!(keyless == want_nk, "{policy}: keyless rows differ");
+    eprintln!(
+        "replay {policy}: {records} records, {ddl} DDL, {} keyed + {} keyless rows equal SELECT",
+        expected.len(),
+        want_nk.len()
+    );
+    a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_equals_source_partition_zero() {
+    replay_with("partition-zero").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_equals_source_hash_db_table() {
+    replay_with("hash-db-table").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_equals_source_hash_primary_key() {
+    replay_with("hash-primary-key").await;
+}
