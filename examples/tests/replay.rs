@@ -192,7 +192,7 @@ async fn replay_with(policy: &str) {
     std::fs::write(
         &config,
         format!(
-            "[source]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"dts\"\npassword = \"dts_pw\"\nserver_id = 5889\ntables = [\"{db}.*\"]\n\
+            "[source]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"dts\"\npassword = \"dts_pw\"\nserver_id = {server_id}\ntables = [\"{db}.*\"]\n\
              [kafka]\nbootstrap_servers = \"{bootstrap}\"\ntopic = \"{topic}\"\npartition_policy = \"{policy}\"\ncreate_topics = true\npartitions = {PARTITIONS}\n\
              [task]\nmigration_types = [\"schema\", \"full\", \"incremental\"]\ncheckpoint = \"{}\"\nchunk_rows = 400\nparallelism = 2\n",
             dir.path().join("checkpoint.json").display()
