@@ -151,6 +151,12 @@ async fn replay_with(policy: &str) {
     let admin_url = dts_test_utils::mariadb_admin_url();
     let bootstrap = dts_test_utils::kafka_bootstrap();
     let port = admin_url.rsplit(':').next().unwrap().to_owned();
+    // The three policies run at once: each task registers as its own replica.
+    let server_id = match policy {
+        "partition-zero" => 5889,
+        "hash-db-table" => 5890,
+        _ => 5891,
+    };
     let db = format!(
         "dts_replay_{}_{}",
         policy.replace('-', "_"),
