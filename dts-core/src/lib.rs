@@ -78,7 +78,7 @@ pub use position::{
 pub use progress::{Phase, Progress, ProgressReporter, TableProgress};
 pub use schema::{ColumnDef, ColumnType, InvalidKey, KeyDef, TableId, TableSchema};
 pub use secret::Secret;
-pub use sink::{Delivery, Origin, Sink, SinkRecord};
+pub use sink::{AckBoard, Delivery, Origin, Sink, SinkRecord};
 pub use source::{PipelineClosed, Source, SourceContext};
 pub use value::{Date, DateTime, Decimal, Time, Value};
 

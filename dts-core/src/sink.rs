@@ -4,8 +4,8 @@ use std::fmt;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 
@@ -26,6 +26,9 @@ pub struct SinkRecord {
     pub timestamp_ms: Option<i64>,
     /// What the record is (operation, table, position), for error messages.
     pub origin: Origin,
+    /// The pipeline's number for this record: unique and increasing within a run. A sink that
+    /// reports outcomes through an [`AckBoard`] resolves them by this number.
+    pub seq: u64,
 }
 
 /// What a record was made from — operation, table and binlog position — kept cheaply (shared
@@ -74,32 +77,52 @@ impl fmt::Debug for SinkRecord {
             .field("key_len", &self.key.as_ref().map(Bytes::len))
             .field("value_len", &self.value.len())
             .field("origin", &self.origin)
+            .field("seq", &self.seq)
             .finish()
     }
 }
 
 /// Resolves when the destination acknowledged (or refused) one record.
+///
+/// Three kinds, all awaitable: already settled ([`acknowledged`](Self::acknowledged),
+/// [`failed`](Self::failed)), a future ([`new`](Self::new)), or a ticket on an [`AckBoard`]
+/// ([`AckBoard::delivery`]) — the allocation-free kind a high-rate sink should use: the pipeline
+/// drains a board's outcomes in bulk instead of polling one future per record.
 #[must_use = "a delivery must be awaited to know whether the record was written"]
 pub struct Delivery {
-    inner: Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>,
+    inner: DeliveryInner,
+}
+
+pub(crate) enum DeliveryInner {
+    Ready(Option<Result<(), BoxError>>),
+    Future(Pin<Box<dyn Future<Output = Result<(), BoxError>> + Send>>),
+    Board(AckBoard, u64),
 }
 
 impl Delivery {
     /// A delivery that resolves with `fut`.
     pub fn new(fut: impl Future<Output = Result<(), BoxError>> + Send + 'static) -> Self {
         Self {
-            inner: Box::pin(fut),
+            inner: DeliveryInner::Future(Box::pin(fut)),
         }
     }
 
     /// An already acknowledged delivery.
     pub fn acknowledged() -> Self {
-        Self::new(std::future::ready(Ok(())))
+        Self {
+            inner: DeliveryInner::Ready(Some(Ok(()))),
+        }
     }
 
     /// An already failed delivery.
     pub fn failed(error: impl Into<BoxError>) -> Self {
-        Self::new(std::future::ready(Err(error.into())))
+        Self {
+            inner: DeliveryInner::Ready(Some(Err(error.into()))),
+        }
+    }
+
+    pub(crate) fn into_inner(self) -> DeliveryInner {
+        self.inner
     }
 }
 
@@ -107,13 +130,119 @@ impl Future for Delivery {
     type Output = Result<(), BoxError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
+        match &mut self.inner {
+            DeliveryInner::Ready(outcome) => Poll::Ready(
+                outcome
+                    .take()
+                    .unwrap_or_else(|| Err("delivery polled after it resolved".into())),
+            ),
+            DeliveryInner::Future(fut) => fut.as_mut().poll(cx),
+            DeliveryInner::Board(board, ticket) => board.poll_one(*ticket, cx),
+        }
     }
 }
 
 impl fmt::Debug for Delivery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Delivery")
+        f.write_str(match &self.inner {
+            DeliveryInner::Ready(_) => "Delivery(ready)",
+            DeliveryInner::Future(_) => "Delivery(future)",
+            DeliveryInner::Board(..) => "Delivery(board)",
+        })
+    }
+}
+
+/// Where a sink reports the outcomes of many records at once, from any thread (for instance a
+/// Kafka client's delivery callback), without a future or an allocation per record.
+///
+/// The sink hands out `board.delivery(&record)` from [`Sink::send`] and later calls
+/// [`resolve`](Self::resolve) with the record's [`seq`](SinkRecord::seq). The pipeline drains
+/// the board in bulk; a [`Delivery`] of a board awaited on its own works too (slower).
+#[derive(Clone, Default)]
+pub struct AckBoard {
+    inner: Arc<Mutex<BoardState>>,
+}
+
+#[derive(Default)]
+struct BoardState {
+    done: Vec<(u64, Result<(), BoxError>)>,
+    /// The pipeline's drain, woken on every new outcome.
+    drainer: Option<Waker>,
+    /// Deliveries awaited one by one.
+    waiters: Vec<Waker>,
+}
+
+impl AckBoard {
+    /// An empty board.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The delivery of `record`, resolved by a later [`resolve`](Self::resolve) of its `seq`.
+    pub fn delivery(&self, record: &SinkRecord) -> Delivery {
+        Delivery {
+            inner: DeliveryInner::Board(self.clone(), record.seq),
+        }
+    }
+
+    /// Reports the outcome of the record numbered `seq`.
+    pub fn resolve(&self, seq: u64, outcome: Result<(), BoxError>) {
+        let (drainer, waiters) = {
+            let mut state = self.lock();
+            state.done.push((seq, outcome));
+            (state.drainer.take(), std::mem::take(&mut state.waiters))
+        };
+        if let Some(w) = drainer {
+            w.wake();
+        }
+        for w in waiters {
+            w.wake();
+        }
+    }
+
+    /// Whether `self` and `other` are the same board.
+    #[must_use]
+    pub fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
+    /// Moves every outcome reported so far into `out`; pending (and registers `cx`) if none.
+    pub(crate) fn poll_drain(
+        &self,
+        cx: &mut Context<'_>,
+        out: &mut Vec<(u64, Result<(), BoxError>)>,
+    ) -> Poll<()> {
+        let mut state = self.lock();
+        if state.done.is_empty() {
+            state.drainer = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        out.append(&mut state.done);
+        Poll::Ready(())
+    }
+
+    fn poll_one(&self, seq: u64, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        let mut state = self.lock();
+        if let Some(i) = state.done.iter().position(|(s, _)| *s == seq) {
+            return Poll::Ready(state.done.swap_remove(i).1);
+        }
+        state.waiters.push(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BoardState> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl fmt::Debug for AckBoard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AckBoard")
+            .field("outcomes", &self.lock().done.len())
+            .finish()
     }
 }
 

@@ -11,7 +11,7 @@ use dts_core::{
     Operation, PartitionZero, Partitioner, Phase, Pipeline, Position, Source, SourceContext,
     TopicRouter, Value,
 };
-use dts_test_utils::{CollectSink, ManualSink, TestCodec, VecSource, test_table};
+use dts_test_utils::{BoardSink, CollectSink, ManualSink, TestCodec, VecSource, test_table};
 
 fn pos(offset: u64) -> Position {
     Position::binlog(BinlogPosition::new("mysql-bin.000001", offset))
@@ -618,4 +618,58 @@ async fn a_key_changing_update_is_sent_as_delete_then_insert_with_the_checkpoint
     );
     assert_eq!(report.records_acked, 3);
     assert_eq!(offset_of(&report.checkpoint), Some(20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn board_outcomes_out_of_order_are_checkpointed_in_order() {
+    let store = MemoryCheckpointStore::new();
+    let run = Pipeline::builder()
+        .source(VecSource::new(inserts(1000, 10)))
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(BoardSink::new(64))
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .max_in_flight(100)
+        .build()
+        .unwrap()
+        .run(CancellationToken::new());
+    let report = tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("every outcome is reported: the pipeline must end")
+        .unwrap();
+    assert_eq!(report.records, 1000);
+    assert_eq!(report.records_acked, 1000);
+    assert_eq!(offset_of(&store.get()), Some(990));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_board_outcome_stops_the_pipeline_with_no_checkpoint_past_it() {
+    let store = MemoryCheckpointStore::new();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(inserts(100, 1)).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(BoardSink::new(8).failing_at(37))
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(store.clone())
+        .build()
+        .unwrap();
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        pipeline.run(CancellationToken::new()),
+    )
+    .await
+    .expect("a failed outcome must stop the pipeline, even with a source that never ends")
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("refused record #37") && text.contains("mysql-bin.000001:37"),
+        "{text}"
+    );
+    let committed = offset_of(&store.get());
+    assert!(
+        committed.is_none_or(|o| o < 37),
+        "checkpoint {committed:?} covers the failed record"
+    );
 }

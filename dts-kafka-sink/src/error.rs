@@ -43,11 +43,13 @@ pub enum Error {
     },
     /// A record is larger than the broker or producer accepts.
     #[error(
-        "record for {origin} with key {key:?} is {size} bytes, more than the producer or broker accepts (message.max.bytes): {source}"
+        "the record to {topic}[{partition}] with key {key:?} is {size} bytes, more than the producer or broker accepts (message.max.bytes): {source}"
     )]
     TooLarge {
-        /// What the record is (table, operation, position).
-        origin: Box<str>,
+        /// Topic.
+        topic: Box<str>,
+        /// Partition.
+        partition: u32,
         /// Its key (as text).
         key: Box<str>,
         /// Key + value bytes.
@@ -57,10 +59,8 @@ pub enum Error {
         source: Box<KafkaError>,
     },
     /// The broker refused a record or the producer failed fatally.
-    #[error("producing the record for {origin} to {topic}[{partition}]: {source}")]
+    #[error("producing a record to {topic}[{partition}]: {source}")]
     Produce {
-        /// What the record is.
-        origin: Box<str>,
         /// Topic.
         topic: Box<str>,
         /// Partition.

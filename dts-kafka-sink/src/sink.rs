@@ -4,11 +4,15 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use dts_core::{Delivery, Sink, SinkRecord};
+use std::sync::Arc;
+
+use dts_core::{AckBoard, Delivery, Sink, SinkRecord};
+use rdkafka::ClientContext;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use crate::config::KafkaSinkConfig;
 use crate::error::{Error, Result};
@@ -18,13 +22,17 @@ const PARTITION_RECHECK: Duration = Duration::from_secs(30);
 
 /// Produces records to Kafka; see [`KafkaSinkConfig`] for the settings.
 ///
-/// - `send` enqueues with `send_result`; when the client queue is full it waits and retries,
-///   so the pipeline stops pulling input (backpressure); nothing is dropped.
-/// - Every delivery is tracked: a refused record (too large, not authorized, unknown topic)
-///   fails its `Delivery` with an error naming the record's table, key and size.
+/// - `send` enqueues; when the client queue is full it waits and retries, so the pipeline stops
+///   pulling input (backpressure); nothing is dropped.
+/// - Every delivery is tracked: librdkafka's delivery callback (on the producer's polling thread)
+///   reports each record's outcome to an [`AckBoard`] under the record's sequence number — no
+///   future, channel or allocation per record. A refused record (too large, not authorized,
+///   unknown topic) fails its delivery with an error naming topic, partition, key and size; the
+///   pipeline adds the table and position.
 /// - `flush` runs librdkafka's blocking flush on a blocking thread.
 pub struct KafkaSink {
-    producer: FutureProducer,
+    producer: Arc<ThreadedProducer<DeliveryContext>>,
+    board: AckBoard,
     config: KafkaSinkConfig,
     partitions: HashMap<String, u32>,
     checked: Instant,
@@ -45,12 +53,16 @@ impl KafkaSink {
     /// # Errors
     /// Invalid settings.
     pub fn new(config: KafkaSinkConfig) -> Result<Self> {
-        let producer: FutureProducer = config
+        let board = AckBoard::new();
+        let producer: ThreadedProducer<DeliveryContext> = config
             .client_config()?
-            .create()
+            .create_with_context(DeliveryContext {
+                board: board.clone(),
+            })
             .map_err(|e| Error::Client(Box::new(e)))?;
         Ok(Self {
-            producer,
+            producer: Arc::new(producer),
+            board,
             config,
             partitions: HashMap::new(),
             checked: Instant::now(),
@@ -81,6 +93,7 @@ impl KafkaSink {
     async fn read_partitions(&self, topic: &str) -> Result<Option<u32>> {
         let this = Self {
             producer: self.producer.clone(),
+            board: self.board.clone(),
             config: self.config.clone(),
             partitions: HashMap::new(),
             checked: self.checked,
@@ -196,6 +209,54 @@ fn key_text(key: Option<&[u8]>) -> String {
     )
 }
 
+/// The producer's context: reports every record's outcome to the sink's [`AckBoard`].
+pub(crate) struct DeliveryContext {
+    board: AckBoard,
+}
+
+impl ClientContext for DeliveryContext {}
+
+impl ProducerContext for DeliveryContext {
+    /// The record's sequence number ([`SinkRecord::seq`]).
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, seq: usize) {
+        let outcome = match result {
+            Ok(_) => Ok(()),
+            Err((source, msg)) => {
+                let partition = u32::try_from(msg.partition()).unwrap_or_default();
+                let size = msg.payload_len() + msg.key_len();
+                Err(produce_error(source.clone(), msg.topic(), partition, msg.key(), size).into())
+            }
+        };
+        self.board
+            .resolve(u64::try_from(seq).unwrap_or(u64::MAX), outcome);
+    }
+}
+
+fn produce_error(
+    source: KafkaError,
+    topic: &str,
+    partition: u32,
+    key: Option<&[u8]>,
+    size: usize,
+) -> Error {
+    match source.rdkafka_error_code() {
+        Some(RDKafkaErrorCode::MessageSizeTooLarge) => Error::TooLarge {
+            topic: topic.into(),
+            partition,
+            key: key_text(key).into(),
+            size,
+            source: Box::new(source),
+        },
+        _ => Error::Produce {
+            topic: topic.into(),
+            partition,
+            source: Box::new(source),
+        },
+    }
+}
+
 impl Sink for KafkaSink {
     type Error = Error;
 
@@ -215,66 +276,33 @@ impl Sink for KafkaSink {
         let partition = i32::try_from(record.partition)
             .map_err(|_| Error::Config(format!("partition {} out of range", record.partition)))?;
         let size = record.value.len() + record.key.as_ref().map_or(0, bytes::Bytes::len);
+        let seq = usize::try_from(record.seq)
+            .map_err(|_| Error::Config(format!("record number {} out of range", record.seq)))?;
         loop {
-            let mut fr = FutureRecord::<[u8], [u8]>::to(&record.topic)
+            let mut br = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq)
                 .partition(partition)
                 .payload(&record.value[..]);
             if let Some(k) = &record.key {
-                fr = fr.key(&k[..]);
+                br = br.key(&k[..]);
             }
             if let Some(ts) = record.timestamp_ms {
-                fr = fr.timestamp(ts);
+                br = br.timestamp(ts);
             }
-            match self.producer.send_result(fr) {
-                Ok(fut) => {
-                    let origin = record.origin.clone();
-                    let topic = record.topic.clone();
-                    let key = record.key.clone();
-                    return Ok(Delivery::new(async move {
-                        match fut.await {
-                            Ok(Ok(_)) => Ok(()),
-                            Ok(Err((source, _msg))) => Err(match source.rdkafka_error_code() {
-                                Some(RDKafkaErrorCode::MessageSizeTooLarge) => Error::TooLarge {
-                                    origin: origin.to_string().into(),
-                                    key: key_text(key.as_deref()).into(),
-                                    size,
-                                    source: Box::new(source),
-                                },
-                                _ => Error::Produce {
-                                    origin: origin.to_string().into(),
-                                    topic: topic.as_ref().into(),
-                                    partition: record.partition,
-                                    source: Box::new(source),
-                                },
-                            }
-                            .into()),
-                            Err(_) => Err(
-                                "the producer was dropped before the record was acknowledged"
-                                    .into(),
-                            ),
-                        }
-                    }));
-                }
+            match self.producer.send(br) {
+                Ok(()) => return Ok(self.board.delivery(&record)),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    // Backpressure: wait for the queue to drain, keep the record.
-                    self.producer.poll(Duration::from_millis(5));
-                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    // Backpressure: wait for the queue to drain (the polling thread serves the
+                    // delivery reports), keep the record.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 Err((source, _)) => {
-                    return Err(match source.rdkafka_error_code() {
-                        Some(RDKafkaErrorCode::MessageSizeTooLarge) => Error::TooLarge {
-                            origin: record.origin.to_string().into(),
-                            key: key_text(record.key.as_deref()).into(),
-                            size,
-                            source: Box::new(source),
-                        },
-                        _ => Error::Produce {
-                            origin: record.origin.to_string().into(),
-                            topic: record.topic.as_ref().into(),
-                            partition: record.partition,
-                            source: Box::new(source),
-                        },
-                    });
+                    return Err(produce_error(
+                        source,
+                        &record.topic,
+                        record.partition,
+                        record.key.as_deref(),
+                        size,
+                    ));
                 }
             }
         }

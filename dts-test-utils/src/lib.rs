@@ -14,7 +14,7 @@ pub use servers::{
     binlog_fixtures_dir, kafka_bootstrap, mariadb_admin_url, mariadb_stmt_url, mariadb_url,
 };
 pub use sinks::{
-    CollectSink, ManualSink, ManualSinkHandle, SlowSink, SlowSinkStats, TestSinkError,
+    BoardSink, CollectSink, ManualSink, ManualSinkHandle, SlowSink, SlowSinkStats, TestSinkError,
 };
 pub use source::{TestCodec, VecSource};
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use dts_core::{Delivery, Sink, SinkRecord};
+use dts_core::{AckBoard, Delivery, Sink, SinkRecord};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// The error of the test sinks.
@@ -323,5 +323,81 @@ impl Sink for SlowSink {
             .await
             .map(|_| ())
             .map_err(|_| TestSinkError::Closed)
+    }
+}
+
+/// Reports outcomes through an [`AckBoard`] from a background thread, in batches of `batch`
+/// records resolved in reverse order (the way a Kafka client's delivery callback reports records
+/// of different partitions out of order). Optionally fails the record with a given index.
+#[derive(Debug)]
+pub struct BoardSink {
+    board: AckBoard,
+    batch: usize,
+    fail_at: Option<u64>,
+    held: Vec<u64>,
+    sent: u64,
+    partitions: NonZeroU32,
+}
+
+impl BoardSink {
+    /// Resolves records `batch` at a time (and whatever is left on `flush`).
+    #[must_use]
+    pub fn new(batch: usize) -> Self {
+        Self {
+            board: AckBoard::new(),
+            batch: batch.max(1),
+            fail_at: None,
+            held: Vec::new(),
+            sent: 0,
+            partitions: NonZeroU32::MIN,
+        }
+    }
+
+    /// The delivery of record `index` (0-based, in send order) fails.
+    #[must_use]
+    pub fn failing_at(mut self, index: u64) -> Self {
+        self.fail_at = Some(index);
+        self
+    }
+
+    fn release(&mut self) {
+        let seqs = std::mem::take(&mut self.held);
+        let board = self.board.clone();
+        let fail_at = self.fail_at;
+        let first = self.sent - seqs.len() as u64;
+        std::thread::spawn(move || {
+            for (i, seq) in seqs.iter().enumerate().rev() {
+                let index = first + i as u64;
+                let outcome = if fail_at == Some(index) {
+                    Err(TestSinkError::Refused(index).into())
+                } else {
+                    Ok(())
+                };
+                board.resolve(*seq, outcome);
+            }
+        });
+    }
+}
+
+impl Sink for BoardSink {
+    type Error = TestSinkError;
+
+    async fn partition_count(&mut self, _topic: &str) -> Result<NonZeroU32, TestSinkError> {
+        Ok(self.partitions)
+    }
+
+    async fn send(&mut self, record: SinkRecord) -> Result<Delivery, TestSinkError> {
+        self.held.push(record.seq);
+        self.sent += 1;
+        let delivery = self.board.delivery(&record);
+        if self.held.len() >= self.batch {
+            self.release();
+        }
+        Ok(delivery)
+    }
+
+    async fn flush(&mut self) -> Result<(), TestSinkError> {
+        self.release();
+        Ok(())
     }
 }

@@ -43,6 +43,12 @@ impl<M> AckTracker<M> {
         seq
     }
 
+    /// The sequence number the next [`push`](Self::push) returns.
+    #[must_use]
+    pub fn next_seq(&self) -> u64 {
+        self.head + self.slots.len() as u64
+    }
+
     /// Marks `seq` acknowledged.
     ///
     /// # Errors

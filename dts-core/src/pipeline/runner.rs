@@ -24,7 +24,7 @@ use crate::partition::{Partitioner, TopicRouter};
 use crate::position::{BinlogPosition, Checkpoint, Position};
 use crate::progress::{Phase, ProgressReporter};
 use crate::schema::TableId;
-use crate::sink::{Delivery, Origin, SinkRecord};
+use crate::sink::{AckBoard, DeliveryInner, Origin, SinkRecord};
 use crate::source::SourceContext;
 
 /// An event after the encode stage.
@@ -91,7 +91,11 @@ impl Pipeline {
 
         let tasks = TaskTracker::new();
         let (event_tx, event_rx) = mpsc::channel(settings.channel_capacity);
-        let (encoded_tx, encoded_rx) = mpsc::channel(settings.channel_capacity);
+        // Events cross from the encode stage to the sink stage in batches of up to `batch`: one
+        // channel operation and one wake-up per batch instead of per event. The batches in the
+        // channel hold at most about `channel_capacity` events, as the first channel does.
+        let batch = settings.channel_capacity.clamp(1, MAX_BATCH);
+        let (encoded_tx, encoded_rx) = mpsc::channel((settings.channel_capacity / batch).max(1));
         let cx = SourceContext::new(
             event_tx,
             source_stop.clone(),
@@ -105,6 +109,7 @@ impl Pipeline {
             event_rx,
             encoded_tx,
             next_id.clone(),
+            batch,
         ));
         tasks.close();
 
@@ -163,6 +168,9 @@ async fn join<T>(stage: &'static str, task: JoinHandle<T>) -> Result<T> {
     })
 }
 
+/// The most events moved between stages at once.
+const MAX_BATCH: usize = 256;
+
 /// Encodes events in order; assigns record ids.
 ///
 /// Ids are `max(previous + 1, now in µs)`: strictly increasing in a run, and above every id of
@@ -172,33 +180,55 @@ async fn encode_stage(
     mut codec: Box<dyn DynCodec>,
     partitioner: Arc<dyn Partitioner>,
     mut rx: mpsc::Receiver<ChangeEvent>,
-    tx: mpsc::Sender<Encoded>,
+    tx: mpsc::Sender<Vec<Encoded>>,
     next_id: Arc<AtomicU64>,
+    batch: usize,
 ) -> Result<()> {
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut id = next_id.load(Ordering::Relaxed);
-    while let Some(mut event) = rx.recv().await {
-        // An UPDATE whose old and new rows go to different places is sent as DELETE of the old
-        // row then INSERT of the new one, so each key's records stay in one partition, in order.
-        if event.op == Operation::Update && partitioner.splits_update(&event) {
-            let mut delete = event.clone();
-            delete.op = Operation::Delete;
-            delete.after = None;
-            delete.checkpoint = None;
-            event.op = Operation::Insert;
-            event.before = None;
-            let delete = encode_one(codec.as_mut(), delete, &mut buf, &mut id, &next_id)?;
-            if tx.send(delete).await.is_err() {
-                break;
+    let mut events = Vec::with_capacity(batch);
+    while rx.recv_many(&mut events, batch).await > 0 {
+        let mut out = Vec::with_capacity(events.len() + 1);
+        for mut event in events.drain(..) {
+            // An UPDATE whose old and new rows go to different places is sent as DELETE of the
+            // old row then INSERT of the new one, so each key's records stay in one partition,
+            // in order.
+            if event.op == Operation::Update && partitioner.splits_update(&event) {
+                let mut delete = event.clone();
+                delete.op = Operation::Delete;
+                delete.after = None;
+                delete.checkpoint = None;
+                event.op = Operation::Insert;
+                event.before = None;
+                match encode_one(codec.as_mut(), delete, &mut buf, &mut id, &next_id) {
+                    Ok(e) => out.push(e),
+                    Err(e) => return fail_after(&tx, out, e).await,
+                }
+            }
+            match encode_one(codec.as_mut(), event, &mut buf, &mut id, &next_id) {
+                Ok(e) => out.push(e),
+                Err(e) => return fail_after(&tx, out, e).await,
             }
         }
-        let encoded = encode_one(codec.as_mut(), event, &mut buf, &mut id, &next_id)?;
-        if tx.send(encoded).await.is_err() {
+        if tx.send(out).await.is_err() {
             // The sink stage stopped (it failed); its error is reported.
             break;
         }
     }
     Ok(())
+}
+
+/// Hands the events encoded before a codec failure to the sink stage, then fails with it.
+async fn fail_after(
+    tx: &mpsc::Sender<Vec<Encoded>>,
+    done: Vec<Encoded>,
+    error: Error,
+) -> Result<()> {
+    if !done.is_empty() {
+        // If the sink stage is gone, its own error is reported beside this one.
+        tx.send(done).await.ok();
+    }
+    Err(error)
 }
 
 /// Assigns `event` its record id and encodes it (events the codec does not accept pass as they
@@ -259,17 +289,33 @@ struct SinkStage {
     acked_at_last_rate: u64,
 }
 
-async fn tagged(seq: u64, delivery: Delivery) -> (u64, Result<(), BoxError>) {
-    (seq, delivery.await)
+type Outcome = (u64, Result<(), BoxError>);
+
+/// Waits until at least one of `boards` has outcomes and moves them all into `out`.
+fn drain_boards(boards: &[AckBoard], out: &mut Vec<Outcome>) -> impl Future<Output = ()> {
+    std::future::poll_fn(move |cx| {
+        let mut ready = false;
+        for board in boards {
+            ready |= board.poll_drain(cx, out).is_ready();
+        }
+        if ready {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
 }
 
 impl SinkStage {
     async fn run(
         &mut self,
-        mut rx: mpsc::Receiver<Encoded>,
+        mut rx: mpsc::Receiver<Vec<Encoded>>,
         source_stop: &CancellationToken,
     ) -> Result<()> {
         let mut in_flight = FuturesUnordered::new();
+        let mut boards: Vec<AckBoard> = Vec::new();
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        let mut held = Vec::new().into_iter();
         let mut checkpoint_tick = tokio::time::interval(self.settings.checkpoint_interval);
         checkpoint_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut rate_tick = tokio::time::interval(self.settings.progress_interval);
@@ -279,10 +325,49 @@ impl SinkStage {
 
         let result: Result<()> = async {
             loop {
+                // Send what the in-flight cap allows of the batch in hand.
+                let mut sent = false;
+                while held.len() > 0 {
+                    if self.tracker.len() >= self.settings.max_in_flight {
+                        // Acknowledged records still count until released.
+                        self.release_acked();
+                        if self.tracker.len() >= self.settings.max_in_flight {
+                            break;
+                        }
+                    }
+                    let Some(encoded) = held.next() else { break };
+                    sent = true;
+                    match self.send(encoded).await? {
+                        None => {}
+                        Some((seq, DeliveryInner::Ready(outcome))) => {
+                            let outcome = outcome.unwrap_or(Ok(()));
+                            self.acknowledge(seq, outcome)?;
+                        }
+                        Some((seq, DeliveryInner::Future(fut))) => {
+                            in_flight.push(async move { (seq, fut.await) });
+                        }
+                        Some((_, DeliveryInner::Board(board, _)))
+                            if !boards.iter().any(|b| b.same(&board)) =>
+                        {
+                            boards.push(board);
+                        }
+                        Some((_, DeliveryInner::Board(..))) => {}
+                    }
+                }
+                if sent {
+                    self.release_acked();
+                }
                 tokio::select! {
                     biased;
+                    () = drain_boards(&boards, &mut outcomes), if !boards.is_empty() => {
+                        for (seq, outcome) in outcomes.drain(..) {
+                            self.acknowledge(seq, outcome)?;
+                        }
+                        self.release_acked();
+                    }
                     Some((seq, outcome)) = in_flight.next(), if !in_flight.is_empty() => {
                         self.acknowledge(seq, outcome)?;
+                        self.release_acked();
                     }
                     () = source_stop.cancelled(), if !draining => {
                         draining = true;
@@ -294,11 +379,10 @@ impl SinkStage {
                         last_rate = Instant::now();
                         self.update_rate(secs);
                     }
-                    next = rx.recv(), if self.tracker.len() < self.settings.max_in_flight => {
-                        let Some(encoded) = next else { break };
-                        if let Some((seq, delivery)) = self.send(encoded).await? {
-                            in_flight.push(tagged(seq, delivery));
-                        }
+                    next = rx.recv(), if held.len() == 0
+                        && self.tracker.len() < self.settings.max_in_flight => {
+                        let Some(batch) = next else { break };
+                        held = batch.into_iter();
                     }
                 }
             }
@@ -308,16 +392,25 @@ impl SinkStage {
             while let Some((seq, outcome)) = in_flight.next().await {
                 self.acknowledge(seq, outcome)?;
             }
+            self.release_acked();
+            while !self.tracker.is_empty() && !boards.is_empty() {
+                drain_boards(&boards, &mut outcomes).await;
+                for (seq, outcome) in outcomes.drain(..) {
+                    self.acknowledge(seq, outcome)?;
+                }
+                self.release_acked();
+            }
             Ok(())
         }
         .await;
         // Success or failure: save what the acknowledged prefix covers (never past a failure).
+        self.release_acked();
         let committed = self.commit().await;
         result.and(committed)
     }
 
     /// Routes, partitions and sends one encoded event; records it in the tracker.
-    async fn send(&mut self, encoded: Encoded) -> Result<Option<(u64, Delivery)>> {
+    async fn send(&mut self, encoded: Encoded) -> Result<Option<(u64, DeliveryInner)>> {
         let Encoded { event, record } = encoded;
         self.events += 1;
         let mut meta = AckMeta {
@@ -334,7 +427,6 @@ impl SinkStage {
             // Not a record: acknowledged at once, in order.
             let seq = self.tracker.push(meta);
             self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
-            self.release_acked();
             return Ok(None);
         };
         let topic = self.topics.topic_for(&event).clone();
@@ -361,6 +453,7 @@ impl SinkStage {
         }
         // Kept cheaply (shared strings); formatted only if an error needs it.
         let origin = Origin::of(&event);
+        let seq = self.tracker.next_seq();
         let record = SinkRecord {
             topic,
             partition,
@@ -368,6 +461,7 @@ impl SinkStage {
             value,
             timestamp_ms: i64::try_from(event.source_ts_ms).ok().filter(|&t| t > 0),
             origin: origin.clone(),
+            seq,
         };
         drop(event);
         let delivery = self.sink.send(record).await.map_err(|source| Error::Sink {
@@ -376,8 +470,9 @@ impl SinkStage {
         })?;
         self.records += 1;
         meta.origin = Some(origin);
-        let seq = self.tracker.push(meta);
-        Ok(Some((seq, delivery)))
+        let pushed = self.tracker.push(meta);
+        debug_assert_eq!(pushed, seq);
+        Ok(Some((seq, delivery.into_inner())))
     }
 
     fn acknowledge(&mut self, seq: u64, outcome: Result<(), BoxError>) -> Result<()> {
@@ -387,7 +482,6 @@ impl SinkStage {
             return Err(Error::Sink { what, source });
         }
         self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
-        self.release_acked();
         Ok(())
     }
 
@@ -397,7 +491,8 @@ impl SinkStage {
         let mut acked = 0u64;
         let mut newest_ts = 0u64;
         let mut newest_position = None;
-        let mut rows: Vec<TableId> = Vec::new();
+        // Snapshot rows come in runs of one table: counted per run, not per row.
+        let mut rows: Vec<(TableId, u64)> = Vec::new();
         while let Some((_, meta)) = self.tracker.pop_acked() {
             popped = true;
             acked += u64::from(meta.is_record);
@@ -408,7 +503,10 @@ impl SinkStage {
                 newest_position = Some(p);
             }
             if let Some(t) = meta.snapshot_row_of {
-                rows.push(t);
+                match rows.last_mut() {
+                    Some((last, n)) if *last == t => *n += 1,
+                    _ => rows.push((t, 1)),
+                }
             }
             if let Some(cp) = meta.checkpoint {
                 self.pending = Some(cp);
@@ -429,8 +527,8 @@ impl SinkStage {
             if let Some(pos) = newest_position {
                 p.position = Some(Position::binlog(pos));
             }
-            for t in rows {
-                p.tables.entry(t).or_default().rows_done += 1;
+            for (t, n) in rows {
+                p.tables.entry(t).or_default().rows_done += n;
             }
         });
     }
