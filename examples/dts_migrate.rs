@@ -7,7 +7,7 @@
 //!   the task (`--precheck-only` exits 0 only if all pass).
 //! - Progress: a one-line bar on a terminal, or `--progress json`: one JSON object per second on
 //!   stderr (`phase`, `tables_done`, `tables_total`, `rows`, `events_per_sec`, `lag_ms`,
-//!   `caught_up`, `position`).
+//!   `caught_up`, `position`); `--progress-interval-ms MS` changes the period.
 //! - SIGINT/SIGTERM: stop gracefully (flush, checkpoint, exit 0). A task without incremental
 //!   migration ends by itself after the full migration. A restart resumes from the checkpoint.
 //!
@@ -202,6 +202,7 @@ async fn run() -> anyhow::Result<ExitCode> {
     let mut args = std::env::args().skip(1);
     let mut config_path = None;
     let mut precheck_only = false;
+    let mut interval = Duration::from_secs(1);
     let mut mode = if std::io::stderr().is_terminal() {
         ProgressMode::Bar
     } else {
@@ -220,9 +221,17 @@ async fn run() -> anyhow::Result<ExitCode> {
                     other => bail!("--progress takes bar or json, not {other:?}"),
                 };
             }
+            "--progress-interval-ms" => {
+                let ms: u64 = args
+                    .next()
+                    .context("--progress-interval-ms takes a number")?
+                    .parse()
+                    .context("--progress-interval-ms takes a number of milliseconds")?;
+                interval = Duration::from_millis(ms.max(10));
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: dts-migrate --config FILE.toml [--precheck-only] [--progress bar|json]"
+                    "usage: dts-migrate --config FILE.toml [--precheck-only] [--progress bar|json] [--progress-interval-ms MS]"
                 );
                 return Ok(ExitCode::SUCCESS);
             }
@@ -401,7 +410,7 @@ async fn run() -> anyhow::Result<ExitCode> {
     }
     let reporter = tokio::spawn(async move {
         loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(interval).await;
             let p = handle.progress();
             match mode {
                 ProgressMode::Json => eprintln!("{}", progress_json(&p)),

@@ -3,7 +3,7 @@
 # the same source in the same run:
 #   snapshot phase:  1M sysbench-like rows  vs  `mariadb -e "SELECT *" > /dev/null`
 #   binlog phase:    1M row changes          vs  `mariadb-binlog --read-from-remote-server` > /dev/null
-# and the peak RSS (VmHWM) of dts-migrate in each phase.
+# and the peak RSS and CPU time of dts-migrate in each phase.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
@@ -42,26 +42,41 @@ migration_types = $2
 checkpoint = "$3"
 EOF2
 }
-# Runs dts-migrate in the background; prints "seconds peak_rss_kib" once `records` reaches $2.
+# Runs dts-migrate; prints "seconds peak_rss_kib cpu_seconds": seconds from its start until its
+# progress (every 50 ms) shows $2 records written (then SIGINT when $3 = yes, as the incremental
+# phase never ends by itself), peak RSS and CPU time from wait4.
 run_until() {  # $1 = config, $2 = records, $3 = stop with SIGINT (yes/no)
-    local log="$1.log" pid start hwm=0 h
-    start=$(now)
-    target/release/dts-migrate --config "$1" --progress json >/dev/null 2>"$log" &
-    pid=$!
-    while kill -0 "$pid" 2>/dev/null; do
-        h=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
-        if [ "${h:-0}" -gt "$hwm" ]; then hwm=$h; fi
-        if [ "$3" = yes ]; then
-            local n
-            n=$(grep -o '"records":[0-9]*' "$log" 2>/dev/null | tail -1 | cut -d: -f2 || true)
-            if [ "${n:-0}" -ge "$2" ]; then break; fi
-        fi
-        sleep 0.2
-    done
-    local end
-    end=$(now)
-    if kill -0 "$pid" 2>/dev/null; then kill -INT "$pid"; wait "$pid" || true; else wait "$pid" || true; fi
-    echo "$(python3 -c "print(f'{$end-$start:.2f}')") $hwm"
+    python3 - "$1" "$2" "$3" <<'PY'
+import json, os, signal, subprocess, sys, time
+cfg, target, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "yes"
+start = time.monotonic()
+p = subprocess.Popen(["target/release/dts-migrate", "--config", cfg, "--progress", "json",
+                      "--progress-interval-ms", "50"],
+                     stdout=open(cfg + ".out", "w"), stderr=subprocess.PIPE, text=True)
+done_at = None
+with open(cfg + ".log", "w") as log:
+    for line in p.stderr:
+        now = time.monotonic()
+        log.write(line)
+        try:
+            records = json.loads(line).get("records", 0)
+        except ValueError:
+            continue
+        if done_at is None and records >= target:
+            done_at = now
+            if stop:
+                p.send_signal(signal.SIGINT)
+_, status, ru = os.wait4(p.pid, 0)
+if done_at is None:
+    # Ended by itself (a full migration does) before a progress line showed the last records:
+    # its final report says how many it wrote.
+    done_at = time.monotonic()
+    out = open(cfg + ".out").read()
+    written = int(out.split(" records written")[0].split()[-1]) if " records written" in out else 0
+    if status != 0 or written < target:
+        sys.exit(f"dts-migrate ended (status {status}) after {written} of {target} records; see {cfg}.log")
+print(f"{done_at - start:.2f} {ru.ru_maxrss} {ru.ru_utime + ru.ru_stime:.2f}")
+PY
 }
 
 stamp=$(date +%s)
@@ -69,7 +84,7 @@ stamp=$(date +%s)
 start=$(now); sql -e "SELECT * FROM dts_bench.sbtest1m" >/dev/null; end=$(now)
 raw_select=$(python3 -c "print(f'{$end-$start:.2f}')")
 config "e2e-full-$stamp" '["full"]' "$OUT/full-$stamp.json"
-read -r full_secs full_rss < <(run_until "$OUT/e2e-full-$stamp.toml" "$rows" no)
+read -r full_secs full_rss full_cpu < <(run_until "$OUT/e2e-full-$stamp.toml" "$rows" no)
 
 # --- binlog phase: 1M row changes written first, then streamed from their start ---
 file=$(sql -N -e "SHOW MASTER STATUS" | awk '{print $1}')
@@ -82,13 +97,15 @@ end=$(now)
 raw_dump=$(python3 -c "print(f'{$end-$start:.2f}')")
 printf '{"position":{"binlog":{"binlog":{"file":"%s","offset":%s},"gtid":null}},"next_id":1}\n' "$file" "$pos" >"$OUT/inc-$stamp.json"
 config "e2e-inc-$stamp" '["incremental"]' "$OUT/inc-$stamp.json"
-read -r inc_secs inc_rss < <(run_until "$OUT/e2e-inc-$stamp.toml" "$rows" yes)
+read -r inc_secs inc_rss inc_cpu < <(run_until "$OUT/e2e-inc-$stamp.toml" "$rows" yes)
 
 python3 - <<PY
 rows=$rows
 def r(s): return rows/float(s)
 print(f"snapshot: raw SELECT {r($raw_select):,.0f} rows/s; dts-migrate into Kafka {r($full_secs):,.0f} rows/s "
-      f"= {100*float($raw_select)/float($full_secs):.0f}% of raw (target 70%); peak RSS {int($full_rss)/1024:.0f} MiB")
+      f"= {100*float($raw_select)/float($full_secs):.0f}% of raw (target 70%); peak RSS {int($full_rss)/1024:.0f} MiB; "
+      f"dts-migrate CPU {$full_cpu} s")
 print(f"binlog:   raw dump {r($raw_dump):,.0f} rows/s; dts-migrate into Kafka {r($inc_secs):,.0f} rows/s "
-      f"= {100*float($raw_dump)/float($inc_secs):.0f}% of raw (target 50%); peak RSS {int($inc_rss)/1024:.0f} MiB")
+      f"= {100*float($raw_dump)/float($inc_secs):.0f}% of raw (target 50%); peak RSS {int($inc_rss)/1024:.0f} MiB; "
+      f"dts-migrate CPU {$inc_cpu} s")
 PY

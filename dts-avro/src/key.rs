@@ -111,6 +111,23 @@ pub fn write_key_text(event: &ChangeEvent, out: &mut BytesMut) -> Result<bool> {
     result.map(|()| true)
 }
 
+/// Appends the key text of `row`, an image of a row of `table` (see [`key_text`]). Returns
+/// `false`, leaving `out` unchanged, when the table has no key.
+///
+/// # Errors
+/// As [`key_text`]; `out` is left unchanged on error.
+pub fn write_row_key_text(table: &TableSchema, row: &[Value], out: &mut BytesMut) -> Result<bool> {
+    let Some(key) = table.row_key() else {
+        return Ok(false);
+    };
+    let start = out.len();
+    let result = write_key_values(table, &key.columns, row, "before", out);
+    if result.is_err() {
+        out.truncate(start);
+    }
+    result.map(|()| true)
+}
+
 fn op_name(op: Operation) -> &'static str {
     match op {
         Operation::Init => "INIT",

@@ -124,7 +124,7 @@ mod wire;
 
 pub use codec::{DtsAvroCodec, DtsAvroConfig, TagsConfig};
 pub use error::{DecodeError, DecodeErrorKind, Error, Result};
-pub use key::{key_text, write_key_text};
+pub use key::{key_text, write_key_text, write_row_key_text};
 pub use record::{
     DateTime, DtsRecord, EmptyObject, Field, FieldValue, Fields, Images, Operation, Source,
     SourceType,

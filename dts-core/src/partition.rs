@@ -78,6 +78,9 @@ impl TopicRouter {
     /// The topic of `event`.
     #[must_use]
     pub fn topic_for(&self, event: &ChangeEvent) -> &Arc<str> {
+        if self.per_table.is_empty() {
+            return &self.default;
+        }
         event
             .table_id()
             .and_then(|t| self.per_table.get(t))

@@ -15,7 +15,10 @@
 //! reading partitions independently could apply it before the old key's earlier records. The
 //! replay test (`examples/tests/replay.rs`) fails without this split.
 
+use std::cell::RefCell;
 use std::num::NonZeroU32;
+
+use bytes::BytesMut;
 
 use dts_core::{ChangeEvent, Operation, Partitioner};
 
@@ -71,22 +74,39 @@ impl DtsPartitioner {
     }
 }
 
+thread_local! {
+    /// Key texts are written here, not into a new `String` per event (the hot path).
+    static KEY_TEXT: RefCell<(BytesMut, BytesMut)> = RefCell::default();
+}
+
+/// Java's `String.hashCode` of the concatenation of `parts`, without concatenating.
+fn java_hash_parts(parts: &[&str]) -> i32 {
+    parts
+        .iter()
+        .flat_map(|p| p.encode_utf16())
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
 impl Partitioner for DtsPartitioner {
     fn partition(&self, event: &ChangeEvent, partitions: NonZeroU32) -> u32 {
         match self.policy {
             PartitionPolicy::Zero => 0,
             PartitionPolicy::DbTable => match event.table_id() {
-                Some(t) => bucket(java_hash(&format!("{}.{}", t.db(), t.table())), partitions),
+                Some(t) => bucket(java_hash_parts(&[t.db(), ".", t.table()]), partitions),
                 None => 0,
             },
             PartitionPolicy::PrimaryKey => {
                 if event.op == Operation::Ddl || !event.op.is_row() {
                     return 0;
                 }
-                match dts_avro::key_text(event).ok().flatten() {
-                    Some(text) => bucket(java_hash(&text), partitions),
-                    None => 0,
-                }
+                KEY_TEXT.with_borrow_mut(|(text, _)| {
+                    text.clear();
+                    match dts_avro::write_key_text(event, text) {
+                        // Key text is UTF-8 (invalid bytes are escaped): borrowed, not copied.
+                        Ok(true) => bucket(java_hash(&String::from_utf8_lossy(text)), partitions),
+                        _ => 0,
+                    }
+                })
             }
         }
     }
@@ -97,11 +117,23 @@ impl Partitioner for DtsPartitioner {
         if !matches!(self.policy, PartitionPolicy::PrimaryKey) || event.op != Operation::Update {
             return false;
         }
-        let (Some(table), Some(before)) = (&event.table, &event.before) else {
+        let (Some(table), Some(before), Some(after)) = (&event.table, &event.before, &event.after)
+        else {
             return false;
         };
-        let old = ChangeEvent::delete(table.clone(), before.clone());
-        dts_avro::key_text(&old).ok().flatten() != dts_avro::key_text(event).ok().flatten()
+        KEY_TEXT.with_borrow_mut(|(old, new)| {
+            old.clear();
+            new.clear();
+            // The same text the records' keys carry: split exactly when it changes. A key that
+            // cannot be written is not split here; the codec refuses it with its error.
+            matches!(
+                (
+                    dts_avro::write_row_key_text(table, before, old),
+                    dts_avro::write_row_key_text(table, after, new),
+                ),
+                (Ok(true), Ok(true)) if old != new
+            )
+        })
     }
 }
 
@@ -118,6 +150,21 @@ mod tests {
         assert_eq!(java_hash("polygenelubricants"), i32::MIN);
         // Non-BMP characters hash as their two UTF-16 surrogates.
         assert_eq!(java_hash("😀"), 0xD83D * 31 + 0xDE00);
+    }
+
+    #[test]
+    fn hash_of_parts_is_hash_of_their_concatenation() {
+        for (db, t) in [
+            ("mydb", "t1"),
+            ("", ""),
+            ("shop", "orders_😀"),
+            ("a.b", "c"),
+        ] {
+            assert_eq!(
+                java_hash_parts(&[db, ".", t]),
+                java_hash(&format!("{db}.{t}"))
+            );
+        }
     }
 
     #[test]
