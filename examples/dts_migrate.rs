@@ -18,7 +18,8 @@
 //! user = "dts"
 //! password_env = "DTS_SOURCE_PASSWORD"   # or password = "..."
 //! server_id = 5401
-//! tls = "disabled"
+//! tls = "disabled"                       # disabled | required | verify-ca | verify-identity
+//! # tls_ca = "ca.pem"                    # CA to trust when verifying (else the system's roots)
 //! tables = ["shop.orders", "shop.customers"]   # "db.*" selects every table of db
 //!
 //! [kafka]
@@ -50,7 +51,7 @@ use dts_core::{
 };
 use dts_kafka_sink::{DtsPartitioner, KafkaSink, KafkaSinkConfig, PartitionPolicy};
 use dts_mysql_source::precheck::{self, CheckStatus, PrecheckOptions};
-use dts_mysql_source::protocol::{ConnectOptions, Connection};
+use dts_mysql_source::protocol::{ConnectOptions, Connection, TlsMode, TlsOptions};
 use dts_mysql_source::snapshot::SnapshotOptions;
 use dts_mysql_source::{MySqlSource, MySqlSourceConfig, catalog};
 use serde::Deserialize;
@@ -76,6 +77,8 @@ struct SourceConfig {
     server_id: u32,
     #[serde(default = "default_tls")]
     tls: String,
+    /// PEM file of the CA to trust for verify-ca / verify-identity (else the system's roots).
+    tls_ca: Option<PathBuf>,
     tables: Vec<String>,
 }
 
@@ -246,15 +249,15 @@ async fn run() -> anyhow::Result<ExitCode> {
 
     // Source.
     let s = &config.source;
-    if s.tls != "disabled" {
-        bail!(
-            "[source] tls = {:?}: TLS to the source is not supported yet (use \"disabled\")",
-            s.tls
-        );
-    }
+    let tls_mode: TlsMode = s.tls.parse().map_err(|e| anyhow::anyhow!("[source] {e}"))?;
+    let tls = TlsOptions {
+        mode: tls_mode,
+        ca: s.tls_ca.clone(),
+    };
     let password =
         secret(s.password.as_ref(), s.password_env.as_ref(), "[source]")?.unwrap_or_default();
-    let connect = ConnectOptions::new(s.host.clone(), s.port, s.user.clone(), password);
+    let mut connect = ConnectOptions::new(s.host.clone(), s.port, s.user.clone(), password);
+    connect.tls = tls;
     let types: Vec<&str> = config
         .task
         .migration_types

@@ -19,6 +19,10 @@
 #     export DTS_MARIADB_ADMIN_URL=mysql://dts_admin:dts_admin_pw@127.0.0.1:PORT
 #     export DTS_MARIADB_PORT=PORT
 #     export DTS_MARIADB_SOCKET=/path/to/mysqld.sock
+#     export DTS_MARIADB_TLS_CA=/path/to/ca.pem      (the server also speaks TLS: its
+#                                                     certificate names DNS:localhost only,
+#                                                     signed by this CA)
+#     export DTS_MARIADB_TLS_OTHER_CA=/path/to/other-ca.pem   (a CA that did not sign it)
 # Every human-readable message goes to stderr.
 #
 # Users created (for each host '%', '127.0.0.1', 'localhost'):
@@ -65,6 +69,7 @@ STATE="$REPO/target/mariadb${INSTANCE:+-$INSTANCE}"
 DATADIR="$STATE/data"
 TMPDIR_DB="$STATE/tmp"
 PIDFILE="$STATE/mariadbd.pid"
+TLS_DIR="$STATE/tls"
 PORTFILE="$STATE/port"
 SOCKFILE="$STATE/sockpath"       # remembers where the socket lives
 LOG="$STATE/mariadbd.log"
@@ -163,6 +168,29 @@ print_env() {
     printf 'export %s_ADMIN_URL=%s\n' "$ENV_PREFIX" "mysql://dts_admin:dts_admin_pw@127.0.0.1:$port"
     printf 'export %s_PORT=%s\n' "$ENV_PREFIX" "$port"
     printf 'export %s_SOCKET=%q\n' "$ENV_PREFIX" "$socket"
+    printf 'export %s_TLS_CA=%q\n' "$ENV_PREFIX" "$TLS_DIR/ca.pem"
+    printf 'export %s_TLS_OTHER_CA=%q\n' "$ENV_PREFIX" "$TLS_DIR/other-ca.pem"
+}
+
+# ------------------------------------------------------------------- tls ---
+# A throw-away CA and a server certificate for DNS:localhost (not for 127.0.0.1, so tests can
+# tell verify-ca from verify-identity), plus a second CA that signed nothing.
+make_certs() {
+    if [ -f "$TLS_DIR/server.pem" ]; then return 0; fi
+    command -v openssl >/dev/null 2>&1 || die "openssl not found (apt-get install openssl)"
+    mkdir -p "$TLS_DIR"
+    (
+        cd "$TLS_DIR"
+        for ca in ca other-ca; do
+            openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=dts test $ca" \
+                -keyout "$ca-key.pem" -out "$ca.pem"
+        done
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+            -keyout server-key.pem -out server.csr
+        printf 'subjectAltName=DNS:localhost\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+            -days 3650 -extfile server.ext -out server.pem
+    ) >"$STATE/tls.log" 2>&1 || { tail -n 20 "$STATE/tls.log" >&2; die "making TLS certificates failed"; }
 }
 
 # -------------------------------------------------------------- datadir ---
@@ -239,6 +267,9 @@ launch() {
         --character-set-server=utf8mb4 \
         --collation-server=utf8mb4_general_ci \
         --performance-schema=OFF \
+        --ssl-ca="$TLS_DIR/ca.pem" \
+        --ssl-cert="$TLS_DIR/server.pem" \
+        --ssl-key="$TLS_DIR/server-key.pem" \
         ${DTS_MARIADB_ARGS:-} \
         </dev/null >>"$LOG.launch" 2>&1 &
     pid=$!
@@ -275,6 +306,7 @@ cmd_start() {
     ensure_installed
     mkdir -p "$STATE" "$TMPDIR_DB"
     init_datadir
+    make_certs
     # No server of ours is running, so a leftover socket file is stale.
     rm -f "$SOCKET" "$PIDFILE"
 

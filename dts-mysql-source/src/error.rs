@@ -24,6 +24,9 @@ pub enum Error {
     /// The server did not answer in time.
     #[error("timed out {0}")]
     Timeout(String),
+    /// The TLS handshake failed (certificate not trusted, wrong host name, no common version).
+    #[error("{0}")]
+    Tls(String),
     /// The server sent something the protocol does not allow.
     #[error("protocol error: {0}")]
     Protocol(String),

@@ -135,16 +135,36 @@ pub async fn run(conn_opts: &ConnectOptions, opts: &PrecheckOptions) -> Precheck
                 format!("connected to {addr}"),
                 None,
             );
+            let tls = if conn_opts.tls.enabled() {
+                format!(" over TLS (tls = {:?})", conn_opts.tls.mode.as_str())
+            } else {
+                " without TLS".to_owned()
+            };
             report.push(
                 "CHECK_AUTH_SRC",
                 CheckStatus::Pass,
-                format!("logged in as {:?}", conn_opts.user),
+                format!("logged in as {:?}{tls}", conn_opts.user),
                 None,
             );
             c
         }
         Err(e) => {
             let reason = match &e {
+                Error::Tls(_) => {
+                    report.push(
+                        "CHECK_CONN_SRC",
+                        CheckStatus::Pass,
+                        format!("reached {addr}"),
+                        None,
+                    );
+                    report.push(
+                        "CHECK_AUTH_SRC",
+                        CheckStatus::Fail,
+                        e.to_string(),
+                        Some("check tls and tls_ca: verify-ca needs a certificate that chains to tls_ca, verify-identity one that also names the host connected to; the server needs ssl_cert/ssl_key"),
+                    );
+                    "TLS failed"
+                }
                 Error::Auth { .. } => {
                     report.push(
                         "CHECK_CONN_SRC",

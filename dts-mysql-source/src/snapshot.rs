@@ -20,11 +20,11 @@ use dts_core::{
     TableSnapshotProgress, Time, Value,
 };
 use mysql_async::prelude::Queryable;
-use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Value as MyValue};
+use mysql_async::{Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, SslOpts, Value as MyValue};
 
 use crate::catalog::{quote_ident, quote_table};
 use crate::error::{Error, Result};
-use crate::protocol::ConnectOptions;
+use crate::protocol::{ConnectOptions, TlsMode, TlsOptions};
 
 /// Snapshot tuning.
 #[derive(Clone, Debug)]
@@ -81,8 +81,25 @@ pub(crate) fn pool(opts: &ConnectOptions, size: usize) -> Pool {
         .pool_opts(
             PoolOpts::default()
                 .with_constraints(PoolConstraints::new(1, size.max(1)).unwrap_or_default()),
-        );
+        )
+        .ssl_opts(ssl_opts(&opts.tls));
     Pool::new(Opts::from(builder))
+}
+
+/// The snapshot connections' TLS: the same mode and CA as the replication connection.
+fn ssl_opts(tls: &TlsOptions) -> Option<SslOpts> {
+    let ssl = match tls.mode {
+        TlsMode::Disabled => return None,
+        TlsMode::Required => SslOpts::default()
+            .with_danger_accept_invalid_certs(true)
+            .with_danger_skip_domain_validation(true),
+        TlsMode::VerifyCa => SslOpts::default().with_danger_skip_domain_validation(true),
+        TlsMode::VerifyIdentity => SslOpts::default(),
+    };
+    Some(match &tls.ca {
+        Some(ca) => ssl.with_root_certs(vec![ca.clone().into()]),
+        None => ssl,
+    })
 }
 
 /// Shared token bucket for the throttle.

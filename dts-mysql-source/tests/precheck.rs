@@ -193,3 +193,29 @@ async fn connection_and_login_failures_stop_the_later_items() {
     assert_fails_with_hint(&r, "CHECK_CONN_SRC");
     assert!(r.item("CHECK_CONN_SRC").unwrap().message.contains(":1"));
 }
+
+#[tokio::test]
+async fn an_untrusted_tls_certificate_fails_the_auth_item_and_tls_that_works_passes() {
+    use dts_mysql_source::protocol::{TlsMode, TlsOptions};
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: start the server with `eval \"$(scripts/mariadb.sh start)\"`"
+            )
+        })
+    };
+    let mut o = opts(&dts_test_utils::mariadb_url());
+    o.tls = TlsOptions::new(TlsMode::VerifyCa).with_ca(var("DTS_MARIADB_TLS_OTHER_CA"));
+    let r = precheck::run(&o, &PrecheckOptions::default()).await;
+    assert_eq!(status(&r, "CHECK_CONN_SRC"), CheckStatus::Pass);
+    assert_fails_with_hint(&r, "CHECK_AUTH_SRC");
+    let item = r.item("CHECK_AUTH_SRC").unwrap();
+    assert!(item.message.contains("verify-ca"), "{item}");
+    assert!(item.hint.as_deref().unwrap().contains("tls_ca"), "{item}");
+
+    o.tls = TlsOptions::new(TlsMode::VerifyCa).with_ca(var("DTS_MARIADB_TLS_CA"));
+    let r = precheck::run(&o, &PrecheckOptions::default()).await;
+    let item = r.item("CHECK_AUTH_SRC").unwrap();
+    assert_eq!(item.status, CheckStatus::Pass, "{item}");
+    assert!(item.message.contains("over TLS"), "{item}");
+}

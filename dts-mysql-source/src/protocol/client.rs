@@ -4,10 +4,12 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use dts_core::{MySqlGtidSet, Secret};
+use tokio::io::BufStream;
 use tokio::net::TcpStream;
 
 use super::auth;
 use super::packet::Framed;
+use super::tls::{Stream, TlsOptions};
 use crate::binlog::Reader;
 use crate::error::{Error, Result};
 
@@ -16,6 +18,7 @@ const LONG_PASSWORD: u32 = 0x1;
 const LONG_FLAG: u32 = 0x4;
 const CONNECT_WITH_DB: u32 = 0x8;
 const PROTOCOL_41: u32 = 0x200;
+const SSL: u32 = 0x800;
 const TRANSACTIONS: u32 = 0x2000;
 const SECURE_CONNECTION: u32 = 0x8000;
 const MULTI_RESULTS: u32 = 0x2_0000;
@@ -37,6 +40,8 @@ pub struct ConnectOptions {
     pub database: Option<String>,
     /// Time allowed for TCP connect and the handshake.
     pub connect_timeout: Duration,
+    /// TLS (disabled by default).
+    pub tls: TlsOptions,
 }
 
 impl ConnectOptions {
@@ -54,6 +59,7 @@ impl ConnectOptions {
             password: password.into(),
             database: None,
             connect_timeout: Duration::from_secs(10),
+            tls: TlsOptions::default(),
         }
     }
 
@@ -164,8 +170,10 @@ pub enum StreamItem {
 /// A connection to MySQL or MariaDB.
 #[derive(Debug)]
 pub struct Connection {
-    framed: Framed<TcpStream>,
+    /// Buffered: one read system call serves many small binlog events.
+    framed: Framed<BufStream<Stream>>,
     info: ServerInfo,
+    tls: bool,
     user: String,
     read_timeout: Option<Duration>,
 }
@@ -238,7 +246,11 @@ impl Connection {
     }
 
     async fn handshake(tcp: TcpStream, opts: &ConnectOptions) -> Result<Self> {
-        let mut framed = Framed::new(tcp);
+        let mut framed = Framed::new(BufStream::with_capacity(
+            64 * 1024,
+            1024,
+            Stream::Plain(tcp),
+        ));
         let greeting = framed.read().await?;
         if greeting.first() == Some(&0xff) {
             return Err(err_packet(&greeting, "in the server greeting"));
@@ -299,6 +311,20 @@ impl Connection {
         if opts.database.is_some() {
             client_caps |= CONNECT_WITH_DB;
         }
+        let tls = opts.tls.enabled();
+        if tls {
+            if caps & SSL == 0 {
+                return Err(Error::Tls(format!(
+                    "tls = {:?} but the server at {}:{} does not offer TLS (have_ssl is off: start it \
+                     with ssl_cert/ssl_key, or set tls = \"disabled\")",
+                    opts.tls.mode.as_str(),
+                    opts.host,
+                    opts.port
+                )));
+            }
+            client_caps |= SSL;
+            framed = Self::upgrade(framed, opts, client_caps).await?;
+        }
         let token = Self::scramble_for(&plugin, opts.password.expose().as_bytes(), &scramble)?;
         let mut resp = BytesMut::with_capacity(128);
         resp.put_u32_le(client_caps);
@@ -324,11 +350,44 @@ impl Connection {
         let mut conn = Self {
             framed,
             info,
+            tls,
             user: opts.user.clone(),
             read_timeout: None,
         };
         conn.finish_auth(opts, plugin).await?;
         Ok(conn)
+    }
+
+    /// Sends the SSL request and continues the handshake over TLS.
+    async fn upgrade(
+        mut framed: Framed<BufStream<Stream>>,
+        opts: &ConnectOptions,
+        client_caps: u32,
+    ) -> Result<Framed<BufStream<Stream>>> {
+        let mut req = BytesMut::with_capacity(32);
+        req.put_u32_le(client_caps);
+        req.put_u32_le(1 << 24);
+        req.put_u8(45);
+        req.put_slice(&[0u8; 23]);
+        framed.write(&req).await?;
+        let seq = framed.seq();
+        // The server sends nothing before the TLS handshake: nothing buffered is lost.
+        let Stream::Plain(tcp) = framed.into_inner().into_inner() else {
+            return Err(Error::Protocol("connection already upgraded to TLS".into()));
+        };
+        let connector = opts.tls.connector()?;
+        let tls = connector.connect(&opts.host, tcp).await.map_err(|e| {
+            Error::Tls(format!(
+                "TLS handshake with {}:{} (tls = {:?}): {e}",
+                opts.host,
+                opts.port,
+                opts.tls.mode.as_str()
+            ))
+        })?;
+        Ok(Framed::with_seq(
+            BufStream::with_capacity(64 * 1024, 1024, Stream::Tls(Box::new(tls))),
+            seq,
+        ))
     }
 
     fn scramble_for(plugin: &str, password: &[u8], scramble: &[u8]) -> Result<Vec<u8>> {
@@ -374,11 +433,17 @@ impl Connection {
                 }
                 Some(0x01) if plugin == "caching_sha2_password" => match p.get(1) {
                     Some(3) => {} // fast authentication succeeded: OK follows
+                    Some(4) if self.tls => {
+                        // Full authentication: the password itself, over the encrypted link.
+                        let mut pw = opts.password.expose().as_bytes().to_vec();
+                        pw.push(0);
+                        self.framed.write(&pw).await?;
+                    }
                     Some(4) => {
                         return Err(auth_err(
                             "caching_sha2_password needs full authentication (the password is not cached on the \
-                             server yet), which this client only does over TLS; log in once with the mysql client \
-                             or use mysql_native_password"
+                             server yet), which this client only does over TLS: set tls = \"required\" (or a \
+                             verify mode), or log in once with the mysql client, or use mysql_native_password"
                                 .into(),
                         ));
                     }

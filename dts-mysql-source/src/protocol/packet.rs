@@ -32,6 +32,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Framed<S> {
         self.stream
     }
 
+    /// The sequence number of the next packet.
+    pub(crate) fn seq(&self) -> u8 {
+        self.seq
+    }
+
+    /// Continues the packet sequence on another stream (after the TLS upgrade).
+    pub(crate) fn with_seq(stream: S, seq: u8) -> Self {
+        Self {
+            stream,
+            seq,
+            max: MAX_PACKET,
+        }
+    }
+
     pub(crate) fn get_mut(&mut self) -> &mut S {
         &mut self.stream
     }
