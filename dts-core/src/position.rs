@@ -365,9 +365,15 @@ pub struct TableSnapshotProgress {
     /// `(boundaries[i-1], boundaries[i]]`, the last chunk everything above the last boundary.
     #[serde(default)]
     pub boundaries: Vec<Vec<Value>>,
-    /// The number of chunks planned.
+    /// The number of chunks planned so far.
     #[serde(default)]
     pub chunks: u64,
+    /// Boundaries are still being found: chunks are read as soon as their upper boundary is
+    /// known, while later boundaries are looked up. Until planning ends, only the chunks below
+    /// the last boundary exist; the last chunk (above it) is added when no further boundary is
+    /// found. A resumed snapshot keeps the boundaries found and plans on from the last one.
+    #[serde(default)]
+    pub planning: bool,
     /// For a table read in one consistent-snapshot transaction: the binlog position that
     /// snapshot corresponds to exactly. Incremental migration skips the table's changes before
     /// it.

@@ -170,58 +170,155 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// Cuts `table` into chunks: returns the boundaries (each the key of a chunk's last row).
-pub(crate) async fn plan_chunks(
-    pool: &Pool,
+/// The key of the row `chunk_rows` rows after `after` (from the start when `None`): the upper
+/// boundary of the next chunk, or `None` when fewer rows are left (the last chunk).
+async fn next_boundary(
+    conn: &mut mysql_async::Conn,
     table: &TableSchema,
+    key: &[usize],
+    after: Option<&[Value]>,
     chunk_rows: u64,
-) -> Result<Vec<Vec<Value>>> {
-    let Some(key) = chunk_key(table) else {
-        return Ok(Vec::new());
-    };
-    let cols = key_list(table, &key);
+) -> Result<Option<Vec<Value>>> {
+    let cols = key_list(table, key);
     let t = quote_table(table.id());
-    let mut conn = pool
-        .get_conn()
-        .await
-        .map_err(|e| my_err("connecting for the snapshot", e))?;
-    let mut boundaries: Vec<Vec<Value>> = Vec::new();
     let offset = chunk_rows.max(1) - 1;
-    loop {
-        let (sql, params): (String, Vec<MyValue>) = match boundaries.last() {
-            None => (
-                format!("SELECT {cols} FROM {t} ORDER BY {cols} LIMIT 1 OFFSET {offset}"),
-                vec![],
+    let (sql, params): (String, Vec<MyValue>) = match after {
+        None => (
+            format!("SELECT {cols} FROM {t} ORDER BY {cols} LIMIT 1 OFFSET {offset}"),
+            vec![],
+        ),
+        Some(b) => (
+            format!(
+                "SELECT {cols} FROM {t} WHERE ({cols}) > ({}) ORDER BY {cols} LIMIT 1 OFFSET {offset}",
+                placeholders(key.len())
             ),
-            Some(b) => (
-                format!(
-                    "SELECT {cols} FROM {t} WHERE ({cols}) > ({}) ORDER BY {cols} LIMIT 1 OFFSET {offset}",
-                    placeholders(key.len())
-                ),
-                b.iter().map(to_param).collect(),
-            ),
+            b.iter().map(to_param).collect(),
+        ),
+    };
+    let row: Option<mysql_async::Row> = conn
+        .exec_first(sql, params)
+        .await
+        .map_err(|e| my_err(&format!("planning the chunks of {}", table.id()), e))?;
+    let Some(row) = row else { return Ok(None) };
+    let values = row.unwrap();
+    let mut bound = Vec::with_capacity(key.len());
+    for (v, &i) in values.into_iter().zip(key) {
+        let col = table
+            .columns()
+            .get(i)
+            .ok_or_else(|| Error::Protocol("key column out of range".into()))?;
+        bound.push(
+            from_mysql(v, col)
+                .map_err(|why| Error::Protocol(format!("{}.{}: {why}", table.id(), col.name)))?,
+        );
+    }
+    Ok(Some(bound))
+}
+
+/// The chunks of `table` still to read, as a stream: first those of the boundaries already
+/// known (a resumed snapshot), then — while the plan is open — one chunk per boundary found,
+/// each recorded in `shared` before it is yielded (so the checkpoint of any chunk read carries
+/// its boundary), and finally the last chunk, above the last boundary. Readers start on the
+/// first chunk while later boundaries are still being looked up.
+pub(crate) fn chunk_stream(
+    pool: Pool,
+    table: Arc<TableSchema>,
+    shared: Arc<Progress>,
+    chunk_rows: u64,
+) -> impl futures::Stream<Item = Result<Chunk>> + Send {
+    let (known, planning) = shared.with(|p| {
+        let t = p.tables.entry(table.id().clone()).or_default();
+        if chunk_key(&table).is_none() {
+            // One ordered pass: a single chunk.
+            t.planning = false;
+            t.chunks = 1;
+        } else if t.chunks == 0 && t.boundaries.is_empty() && !t.done {
+            t.planning = true;
+        }
+        let known = if t.planning {
+            // Only the chunks below the last boundary exist yet.
+            let mut c = chunks_of(&table, t);
+            c.retain(|c| c.upper.is_some());
+            c
+        } else {
+            chunks_of(&table, t)
         };
-        let row: Option<mysql_async::Row> = conn
-            .exec_first(sql, params)
-            .await
-            .map_err(|e| my_err(&format!("planning the chunks of {}", table.id()), e))?;
-        let Some(row) = row else { break };
-        let values = row.unwrap();
-        let mut bound = Vec::with_capacity(key.len());
-        for (v, &i) in values.into_iter().zip(&key) {
-            let col = table
-                .columns()
-                .get(i)
-                .ok_or_else(|| Error::Protocol("key column out of range".into()))?;
-            bound.push(
-                from_mysql(v, col).map_err(|why| {
-                    Error::Protocol(format!("{}.{}: {why}", table.id(), col.name))
-                })?,
+        (known, t.planning)
+    });
+    struct Planner {
+        pool: Pool,
+        conn: Option<mysql_async::Conn>,
+        table: Arc<TableSchema>,
+        shared: Arc<Progress>,
+        chunk_rows: u64,
+        open: bool,
+    }
+    let planner = Planner {
+        pool,
+        conn: None,
+        table,
+        shared,
+        chunk_rows,
+        open: planning,
+    };
+    let planned = futures::stream::try_unfold(planner, |mut st| async move {
+        if !st.open {
+            if let Some(c) = st.conn.take() {
+                drop(c);
+            }
+            return Ok(None);
+        }
+        let key = chunk_key(&st.table).unwrap_or_default();
+        if st.conn.is_none() {
+            st.conn = Some(
+                st.pool
+                    .get_conn()
+                    .await
+                    .map_err(|e| my_err("connecting for the snapshot", e))?,
             );
         }
-        boundaries.push(bound);
-    }
-    Ok(boundaries)
+        let last = st.shared.with(|p| {
+            p.tables
+                .get(st.table.id())
+                .and_then(|t| t.boundaries.last().cloned())
+        });
+        let Some(conn) = st.conn.as_mut() else {
+            return Ok(None);
+        };
+        let found = next_boundary(conn, &st.table, &key, last.as_deref(), st.chunk_rows).await?;
+        let chunk = st.shared.with(|p| {
+            let t = p.tables.entry(st.table.id().clone()).or_default();
+            let index = t.boundaries.len() as u64;
+            match found {
+                Some(bound) => {
+                    t.boundaries.push(bound.clone());
+                    t.chunks = index + 1;
+                    Chunk {
+                        table: st.table.clone(),
+                        index,
+                        lower: last,
+                        upper: Some(bound),
+                    }
+                }
+                None => {
+                    t.planning = false;
+                    t.chunks = index + 1;
+                    Chunk {
+                        table: st.table.clone(),
+                        index,
+                        lower: last,
+                        upper: None,
+                    }
+                }
+            }
+        });
+        st.open = chunk.upper.is_some();
+        Ok(Some((chunk, st)))
+    });
+    futures::StreamExt::chain(
+        futures::stream::iter(known.into_iter().map(Ok::<Chunk, Error>)),
+        planned,
+    )
 }
 
 /// A query parameter for a key value read earlier.
@@ -604,7 +701,7 @@ pub(crate) fn mark_done(
         t.last_key = last_key;
     }
     let all: BTreeSet<u64> = (0..t.chunks.max(1)).collect();
-    t.done = all.is_subset(&t.chunks_done);
+    t.done = !t.planning && all.is_subset(&t.chunks_done);
     t.done
 }
 

@@ -207,14 +207,10 @@ impl Source for MySqlSource {
 
         if config.full_migration {
             cx.progress().set_phase(Phase::Snapshot);
-            let pool = snapshot::pool(&config.connect, config.snapshot.parallelism);
+            // One connection more than the readers: the chunk planner's.
+            let pool = snapshot::pool(&config.connect, config.snapshot.parallelism + 1);
             for table in &start.tables {
                 let entry = progress.tables.entry(table.id().clone()).or_default();
-                if entry.chunks == 0 {
-                    entry.boundaries =
-                        snapshot::plan_chunks(&pool, table, config.snapshot.chunk_rows).await?;
-                    entry.chunks = entry.boundaries.len() as u64 + 1;
-                }
                 cx.progress().set_table_estimate(
                     table.id(),
                     catalog::estimate_rows(&mut conn, table.id()).await?,
@@ -223,39 +219,55 @@ impl Source for MySqlSource {
                     cx.progress().set_table_done(table.id());
                 }
             }
-            // Save the plan before reading, so a resumed run reads the same chunks.
-            if cx
-                .send(ChangeEvent::checkpoint_marker(Position::Snapshot(
-                    progress.clone(),
-                )))
-                .await
-                .is_err()
-            {
-                return Ok(());
-            }
-            let shared = Arc::new(snapshot::Progress::new(progress.clone()));
-            let throttle = Throttle::new(&config.snapshot);
-            let chunks: Vec<Chunk> = start
-                .tables
-                .iter()
-                .flat_map(|t| {
-                    progress
-                        .tables
-                        .get(t.id())
-                        .map(|p| snapshot::chunks_of(t, p))
-                        .unwrap_or_default()
-                })
-                .collect();
             for t in &start.tables {
                 if chunk_key_missing(t) {
                     tracing::warn!(table = %t.id(), "no primary or unique key: copied in one ordered pass");
                 }
             }
-            let results: Vec<Result<()>> = futures::stream::iter(chunks)
+            let shared = Arc::new(snapshot::Progress::new(progress.clone()));
+            let throttle = Throttle::new(&config.snapshot);
+            // Chunks are planned as they are read (see `snapshot::chunk_stream`); the first
+            // marker records which tables are being planned, so a resumed run plans on.
+            let pending: Vec<Arc<TableSchema>> = start
+                .tables
+                .iter()
+                .filter(|t| progress.tables.get(t.id()).is_none_or(|p| !p.done))
+                .cloned()
+                .collect();
+            let chunks = futures::stream::iter(pending)
+                .map(|t| {
+                    snapshot::chunk_stream(
+                        pool.clone(),
+                        t,
+                        shared.clone(),
+                        config.snapshot.chunk_rows,
+                    )
+                })
+                .flatten();
+            let marker = shared.with(|p| {
+                for t in &start.tables {
+                    let e = p.tables.entry(t.id().clone()).or_default();
+                    if e.chunks == 0 && e.boundaries.is_empty() && !e.done {
+                        e.planning = !chunk_key_missing(t);
+                    }
+                }
+                p.clone()
+            });
+            // Save the plan state before reading, so a resumed run reads the same chunks.
+            if cx
+                .send(ChangeEvent::checkpoint_marker(Position::Snapshot(marker)))
+                .await
+                .is_err()
+            {
+                return Ok(());
+            }
+            let results: Vec<Result<()>> = chunks
                 .map(|chunk| {
                     let (pool, cx, shared, throttle, binlog_start) =
                         (&pool, &cx, &shared, &throttle, &binlog_start);
-                    async move { copy_chunk(pool, cx, shared, throttle, binlog_start, chunk).await }
+                    async move {
+                        copy_chunk(pool, cx, shared, throttle, binlog_start, chunk?).await
+                    }
                 })
                 .buffer_unordered(config.snapshot.parallelism.max(1))
                 .collect()

@@ -209,4 +209,55 @@ async fn every_row_exactly_once_then_resume_at_the_first_unfinished_chunk() {
     );
     assert_eq!(*ids.keys().last().unwrap(), 5000);
     assert!(rows_of(&again, "composite").is_empty() && rows_of(&again, "keyless").is_empty());
+
+    // Resume while the plan was still open (chunks are read as boundaries are found): three
+    // boundaries known, chunks 0 and 2 done. The resumed run reads chunk 1, plans on from the
+    // third boundary, and ends with the same plan as a run from scratch.
+    let full_plan = plan.clone();
+    let mut open = last_snapshot.clone();
+    for (id, t) in &mut open.tables {
+        if id.table() == "single" {
+            t.boundaries.truncate(3);
+            t.chunks = 3;
+            t.planning = true;
+            t.chunks_done = [0, 2].into_iter().collect();
+            t.done = false;
+        }
+    }
+    let third = run(
+        config(&db),
+        Some(Checkpoint::new(Position::Snapshot(open), 1)),
+    )
+    .await;
+    let ids: BTreeSet<i64> = rows_of(&third, "single")
+        .iter()
+        .map(|r| match r[0] {
+            Value::Int(i) => i,
+            _ => panic!(),
+        })
+        .collect();
+    let expected: BTreeSet<i64> = (701..=1400).chain(2101..=5000).collect();
+    assert_eq!(
+        ids, expected,
+        "chunk 1 and everything above the known plan, once"
+    );
+    assert_eq!(
+        rows_of(&third, "single").len(),
+        expected.len(),
+        "no duplicates"
+    );
+    let Some(Position::Snapshot(end)) = third
+        .iter()
+        .filter_map(|e| e.checkpoint.as_deref())
+        .next_back()
+    else {
+        panic!("no final snapshot marker")
+    };
+    let end = &end.tables[&dts_core::TableId::new(db.as_str(), "single")];
+    assert!(end.done && !end.planning, "{end:?}");
+    assert_eq!(
+        end.boundaries, full_plan.boundaries,
+        "planned on to the same chunks"
+    );
+    assert_eq!(end.chunks, 8);
 }
