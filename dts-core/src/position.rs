@@ -396,6 +396,11 @@ pub enum Position {
         /// resuming here decodes old events with them (not with today's definitions).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tables: Option<Arc<Vec<TableSchema>>>,
+        /// Tables copied without a key in one consistent-snapshot pass, with the exact binlog
+        /// position of that snapshot: their changes before it are already in the snapshot and
+        /// must be skipped by a task resuming here (empty once the stream passed them all).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skip: Vec<(TableId, BinlogPosition)>,
     },
     /// A snapshot in progress.
     Snapshot(SnapshotPosition),
@@ -409,6 +414,7 @@ impl Position {
             binlog,
             gtid: None,
             tables: None,
+            skip: Vec::new(),
         }
     }
 }
@@ -526,6 +532,10 @@ mod tests {
                 binlog: BinlogPosition::new("mysql-bin.000002", 1234),
                 gtid: Some(GtidSet::MariaDb("0-1-9".parse().unwrap())),
                 tables: None,
+                skip: vec![(
+                    TableId::new("d", "keyless"),
+                    BinlogPosition::new("mysql-bin.000002", 2000),
+                )],
             },
             Position::Snapshot(snap),
         ] {

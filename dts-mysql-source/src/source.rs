@@ -149,7 +149,12 @@ impl Source for MySqlSource {
                 return streamer.run().await;
             }
             Some(Position::Snapshot(p)) => p,
-            Some(Position::Binlog { binlog, tables, .. }) => {
+            Some(Position::Binlog {
+                binlog,
+                tables,
+                skip,
+                ..
+            }) => {
                 // The snapshot finished in an earlier run: only incremental migration is left.
                 // The definitions saved with the checkpoint are those in force at `binlog`;
                 // today's may differ if DDL ran since.
@@ -170,7 +175,9 @@ impl Source for MySqlSource {
                     definitions,
                     binlog.clone(),
                 )
-                .with_charsets(&start.charsets, &binlog);
+                .with_charsets(&start.charsets, &binlog)
+                // Keyless tables whose snapshot position the stream had not reached yet.
+                .skipping(skip.iter().cloned().collect());
                 return streamer.run().await;
             }
             _ => {

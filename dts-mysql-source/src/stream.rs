@@ -363,10 +363,19 @@ impl<'a> Streamer<'a> {
     fn position(&self, binlog: BinlogPosition) -> Position {
         let gtid =
             (self.gtids.iter().next().is_some()).then(|| GtidSet::MariaDb(self.gtids.clone()));
+        // Keyless tables whose snapshot lies ahead: a task resuming here must still skip
+        // their changes before it (sorted, so equal states give equal checkpoints).
+        let mut skip: Vec<(TableId, BinlogPosition)> = self
+            .skip
+            .iter()
+            .map(|(t, p)| (t.clone(), p.clone()))
+            .collect();
+        skip.sort();
         Position::Binlog {
             binlog,
             gtid,
             tables: Some(self.definitions.clone()),
+            skip,
         }
     }
 

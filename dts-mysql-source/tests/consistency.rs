@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dts_core::{
-    BinlogPosition, CancellationToken, ChangeEvent, Operation, Position, Source, SourceContext,
-    Value,
+    BinlogPosition, CancellationToken, ChangeEvent, Checkpoint, Operation, Position, Source,
+    SourceContext, TableId, Value,
 };
 use dts_mysql_source::protocol::{ConnectOptions, Connection};
 use dts_mysql_source::snapshot::SnapshotOptions;
@@ -307,5 +307,65 @@ async fn snapshot_with_concurrent_writes_then_binlog_replays_to_the_source_state
         ops > 50 && changes > 50,
         "the writes must overlap the snapshot ({ops} ops, {changes} changes)"
     );
+
+    // The crash window after the snapshot: a task that stops at a binlog checkpoint the stream
+    // wrote before it reached the keyless table's snapshot position, then resumes from it, must
+    // still skip that table's changes already in its snapshot (the checkpoint carries them).
+    let keyless = TableId::new(db.as_str(), "keyless");
+    let snapshot_at = events
+        .iter()
+        .filter_map(|e| match e.checkpoint.as_deref() {
+            Some(Position::Snapshot(s)) => s.tables.get(&keyless)?.snapshot_position.clone(),
+            _ => None,
+        })
+        .next_back()
+        .expect("the keyless table's snapshot position is kept");
+    let cut = events
+        .iter()
+        .position(|e| {
+            matches!(e.checkpoint.as_deref(), Some(Position::Binlog { binlog, .. })
+                if binlog.cmp_in_stream(&snapshot_at) == Some(std::cmp::Ordering::Less))
+        })
+        .expect("a binlog checkpoint before the keyless snapshot (writes ran during it)");
+    let resume = events[cut].checkpoint.as_deref().unwrap().clone();
+    let Position::Binlog { skip, .. } = &resume else {
+        unreachable!()
+    };
+    assert!(
+        skip.iter().any(|(t, p)| *t == keyless && *p == snapshot_at),
+        "the checkpoint at {resume} carries the keyless skip: {skip:?}"
+    );
+    let mut config = MySqlSourceConfig::new(
+        ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap(),
+        54_201,
+        vec![format!("{db}.*")],
+    );
+    config.heartbeat = Duration::from_millis(200);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
+    let shutdown = CancellationToken::new();
+    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
+        tx,
+        shutdown.clone(),
+        Some(Checkpoint::new(resume.clone(), 1)),
+    )));
+    let mut resumed = events[..=cut].to_vec();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        let passed = matches!(ev.checkpoint.as_deref(), Some(Position::Binlog { binlog, .. })
+            if binlog.cmp_in_stream(&end).is_some_and(std::cmp::Ordering::is_ge));
+        resumed.push(ev);
+        if passed {
+            break;
+        }
+    }
+    shutdown.cancel();
+    source.await.unwrap().unwrap();
+    let replayed = replay(&resumed);
+    for table in ["single", "composite", "keyless"] {
+        assert_eq!(
+            replayed[table], actual[table],
+            "{table}: replay of a run resumed at {resume} differs from SELECT"
+        );
+    }
     a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
 }
