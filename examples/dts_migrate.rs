@@ -20,6 +20,7 @@
 //! server_id = 5401
 //! tls = "disabled"                       # disabled | required | verify-ca | verify-identity
 //! # tls_ca = "ca.pem"                    # CA to trust when verifying (else the system's roots)
+//! # resume = "gtid"                      # resume the binlog by GTID (MariaDB; e.g. after a failover)
 //! tables = ["shop.orders", "shop.customers"]   # "db.*" selects every table of db
 //!
 //! [kafka]
@@ -79,6 +80,9 @@ struct SourceConfig {
     tls: String,
     /// PEM file of the CA to trust for verify-ca / verify-identity (else the system's roots).
     tls_ca: Option<PathBuf>,
+    /// `position` (default) or `gtid`: how incremental migration resumes from a checkpoint.
+    #[serde(default)]
+    resume: Option<String>,
     tables: Vec<String>,
 }
 
@@ -378,6 +382,11 @@ async fn run() -> anyhow::Result<ExitCode> {
     source_config.schema_migration = types.contains(&"schema");
     source_config.full_migration = types.contains(&"full");
     source_config.incremental_migration = incremental;
+    source_config.resume_by_gtid = match s.resume.as_deref() {
+        None | Some("position") => false,
+        Some("gtid") => true,
+        Some(other) => bail!("[source] resume = {other:?}: expected \"position\" or \"gtid\""),
+    };
     let mut snapshot = SnapshotOptions::default();
     if let Some(n) = config.task.chunk_rows {
         snapshot.chunk_rows = n;

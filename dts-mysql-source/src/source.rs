@@ -1,9 +1,9 @@
-//! [`MySqlSource`]: schema migration, full data migration and (soon) incremental migration of
-//! the selected tables, as a [`dts_core::Source`].
+//! [`MySqlSource`]: schema migration, full data migration and incremental migration of the
+//! selected tables, as a [`dts_core::Source`].
 //!
 //! Order of a fresh task:
-//! 1. the binlog position is taken (`SHOW MASTER STATUS`, GTID state) — the point from which
-//!    incremental migration will start;
+//! 1. the binlog position is taken (`SHOW MASTER STATUS`, and on MariaDB the GTID state at exactly
+//!    that position, `BINLOG_GTID_POS`) — the point from which incremental migration will start;
 //! 2. **schema migration**: one `Ddl` event per selected table with `SHOW CREATE TABLE`;
 //! 3. **full data migration**: every table in chunks ([`crate::snapshot`]), `Init` events,
 //!    a checkpoint marker after each chunk;
@@ -11,14 +11,24 @@
 //!
 //! Consistency: every row change after step 1 is in the binlog from that position, and every
 //! row image there is complete (FULL images, checked by the prechecks); replaying the snapshot
-//! rows and then the binlog per key therefore ends in the source's state.
+//! rows and then the binlog per key therefore ends in the source's state. Keyless tables cannot
+//! be replayed per key: each is read in one `START TRANSACTION WITH CONSISTENT SNAPSHOT` whose
+//! exact binlog position (`binlog_snapshot_position`) is kept, and its changes before that
+//! position are skipped — also by a task resuming from a binlog checkpoint written before the
+//! stream got there (the checkpoint carries the pending skips).
+//!
+//! Resuming: from a snapshot checkpoint at the first unfinished chunk (chunks are planned while
+//! they are read; a resumed run plans on from the last boundary found); from a binlog
+//! checkpoint at the end of the last finished transaction, by file and offset, or by GTID with
+//! [`MySqlSourceConfig::resume_by_gtid`] (MariaDB; for a failover to a server with other file
+//! names).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dts_core::{
-    BinlogPosition, ChangeEvent, Ddl, Phase, Position, SnapshotPosition, Source, SourceContext,
-    TableId, TableSchema,
+    BinlogPosition, ChangeEvent, Ddl, GtidSet, MariaDbGtidList, Phase, Position, SnapshotPosition,
+    Source, SourceContext, TableId, TableSchema,
 };
 use futures::StreamExt;
 
@@ -46,6 +56,10 @@ pub struct MySqlSourceConfig {
     pub snapshot: SnapshotOptions,
     /// Heartbeat period of the replication connection.
     pub heartbeat: Duration,
+    /// Start incremental migration (and reconnect) from the checkpoint's GTID state instead of
+    /// its file and offset: what a task needs after a failover to a server whose binlog files
+    /// are named differently. MariaDB sources only; off by default.
+    pub resume_by_gtid: bool,
 }
 
 impl MySqlSourceConfig {
@@ -61,6 +75,7 @@ impl MySqlSourceConfig {
             incremental_migration: true,
             snapshot: SnapshotOptions::default(),
             heartbeat: Duration::from_secs(5),
+            resume_by_gtid: false,
         }
     }
 }
@@ -89,6 +104,8 @@ fn now_ms() -> u64 {
 struct Start {
     tables: Vec<Arc<TableSchema>>,
     binlog: BinlogPosition,
+    /// The GTID state at `binlog` (MariaDB: `BINLOG_GTID_POS`).
+    gtid: Option<GtidSet>,
     charsets: catalog::Charsets,
 }
 
@@ -107,9 +124,27 @@ async fn begin(conn: &mut Connection, config: &MySqlSourceConfig) -> Result<Star
         .and_then(|p| p.parse().ok())
         .unwrap_or(4);
     let charsets = catalog::load_charsets(conn, &ids).await?;
+    let gtid = if conn.server().is_mariadb() {
+        // Exactly the state at that file and offset, not the (later) current one.
+        let r = conn
+            .query(&format!(
+                "SELECT BINLOG_GTID_POS('{}', {offset}) AS g",
+                file.replace('\\', "\\\\").replace('\'', "''")
+            ))
+            .await?;
+        let text = r.first("g").unwrap_or_default();
+        let list: MariaDbGtidList = text
+            .parse()
+            .map_err(|e| Error::Protocol(format!("BINLOG_GTID_POS returned {text:?}: {e}")))?;
+        let known = list.iter().next().is_some();
+        known.then_some(GtidSet::MariaDb(list))
+    } else {
+        None
+    };
     Ok(Start {
         tables,
         binlog: BinlogPosition::new(file, offset),
+        gtid,
         charsets,
     })
 }
@@ -145,15 +180,16 @@ impl Source for MySqlSource {
                     from.clone(),
                 )
                 .skipping(skip_map(&p))
+                .with_gtid(p.gtid_start.as_ref(), config.resume_by_gtid)
                 .with_charsets(&start.charsets, &from);
                 return streamer.run().await;
             }
             Some(Position::Snapshot(p)) => p,
             Some(Position::Binlog {
                 binlog,
+                gtid,
                 tables,
                 skip,
-                ..
             }) => {
                 // The snapshot finished in an earlier run: only incremental migration is left.
                 // The definitions saved with the checkpoint are those in force at `binlog`;
@@ -176,6 +212,7 @@ impl Source for MySqlSource {
                     binlog.clone(),
                 )
                 .with_charsets(&start.charsets, &binlog)
+                .with_gtid(gtid.as_ref(), config.resume_by_gtid)
                 // Keyless tables whose snapshot position the stream had not reached yet.
                 .skipping(skip.iter().cloned().collect());
                 return streamer.run().await;
@@ -183,6 +220,7 @@ impl Source for MySqlSource {
             _ => {
                 let mut p = SnapshotPosition::default();
                 p.binlog_start = Some(start.binlog.clone());
+                p.gtid_start = start.gtid.clone();
                 p
             }
         };
@@ -319,6 +357,7 @@ impl Source for MySqlSource {
                 binlog_start.clone(),
             )
             .skipping(skip_map(&progress))
+            .with_gtid(progress.gtid_start.as_ref(), config.resume_by_gtid)
             .with_charsets(&start.charsets, &binlog_start);
             return streamer.run().await;
         }

@@ -55,6 +55,11 @@ pub(crate) struct Streamer<'a> {
     tx: Tx,
     skip_rows: u64,
     gtids: MariaDbGtidList,
+    /// The GTID state after the last finished transaction (MariaDB): where a reconnect resumes
+    /// when resuming by GTID.
+    committed_gtids: MariaDbGtidList,
+    /// Start (and reconnect) by GTID instead of file and offset.
+    by_gtid: bool,
     /// Per table, changes before this position are already in its snapshot.
     skip: HashMap<TableId, BinlogPosition>,
     /// The selected tables' definitions, saved with every checkpoint.
@@ -105,6 +110,8 @@ impl<'a> Streamer<'a> {
             tx: Tx::default(),
             skip_rows: 0,
             gtids: MariaDbGtidList::new(),
+            committed_gtids: MariaDbGtidList::new(),
+            by_gtid: false,
             skip: HashMap::new(),
             definitions: Arc::new(Vec::new()),
         }
@@ -130,6 +137,18 @@ impl<'a> Streamer<'a> {
                     .insert_with_charset(at.clone(), (*t).clone(), cs, Some(co));
             }
         }
+        self
+    }
+
+    /// The GTID state at the start position (MariaDB), carried by every checkpoint from then on;
+    /// with `by_gtid`, the dump starts (and reconnects) from the GTID state instead of the file
+    /// and offset — what a task needs after a failover to a server with other file names.
+    pub(crate) fn with_gtid(mut self, gtid: Option<&GtidSet>, by_gtid: bool) -> Self {
+        if let Some(GtidSet::MariaDb(list)) = gtid {
+            self.gtids = list.clone();
+            self.committed_gtids = list.clone();
+        }
+        self.by_gtid = by_gtid;
         self
     }
 
@@ -199,12 +218,31 @@ impl<'a> Streamer<'a> {
         } else {
             ChecksumAlg::Off
         });
-        conn.start_replication(&ReplicaOptions {
-            server_id: self.server_id,
-            start: BinlogStart::Position {
+        let start = if self.by_gtid {
+            if self.flavor == Flavor::MySql {
+                return Err(Error::Config(
+                    "resume = \"gtid\" is built for MariaDB sources only (MySQL GTID sets are not \
+                     tracked yet); resume by position"
+                        .into(),
+                ));
+            }
+            if self.committed_gtids.iter().next().is_none() {
+                return Err(Error::Config(format!(
+                    "resume = \"gtid\" but no GTID state is known for {} (the checkpoint has none); \
+                     resume by position",
+                    self.resume
+                )));
+            }
+            BinlogStart::MariaDbGtid(self.committed_gtids.to_string())
+        } else {
+            BinlogStart::Position {
                 file: self.resume.file.to_string(),
                 offset: self.resume.offset,
-            },
+            }
+        };
+        conn.start_replication(&ReplicaOptions {
+            server_id: self.server_id,
+            start,
             heartbeat: self.heartbeat,
             non_blocking: false,
         })
@@ -399,6 +437,7 @@ impl<'a> Streamer<'a> {
         ev.safe_position = self.tx.start.clone();
         let ev = ev.with_checkpoint(self.position(pos.clone()));
         self.resume = pos;
+        self.committed_gtids = self.gtids.clone();
         self.tx = Tx::default();
         self.skip_rows = 0;
         Ok(self.cx.send(ev).await.is_ok())
