@@ -339,6 +339,7 @@ impl<'a> Streamer<'a> {
                         table.id()
                     )));
                 }
+                let read_ts_ms = now_ms();
                 for change in rows.rows(&plan) {
                     let change = change.map_err(|source| Error::Decode {
                         position: here.to_string(),
@@ -373,7 +374,7 @@ impl<'a> Streamer<'a> {
                     out.gtid = self.tx.gtid.clone();
                     out.server_id = h.server_id;
                     out.thread_id = self.tx.thread_id;
-                    out.read_ts_ms = now_ms();
+                    out.read_ts_ms = read_ts_ms;
                     if self.cx.send(out).await.is_err() {
                         return Ok(false);
                     }

@@ -173,7 +173,7 @@ const MAX_BATCH: usize = 256;
 
 /// Encodes events in order; assigns record ids.
 ///
-/// Ids are `max(previous + 1, now in µs)`: strictly increasing in a run, and above every id of
+/// Ids are `max(previous + 1, now in µs)` (the clock read once per batch): strictly increasing in a run, and above every id of
 /// an earlier run as long as the wall clock does not go back (the checkpoint's `next_id` is a
 /// floor too), even when that run crashed after sending records it never checkpointed.
 async fn encode_stage(
@@ -188,6 +188,8 @@ async fn encode_stage(
     let mut id = next_id.load(Ordering::Relaxed);
     let mut events = Vec::with_capacity(batch);
     while rx.recv_many(&mut events, batch).await > 0 {
+        // One clock read per batch: ids stay strictly increasing and above the wall clock.
+        id = id.max(now_micros());
         let mut out = Vec::with_capacity(events.len() + 1);
         for mut event in events.drain(..) {
             // An UPDATE whose old and new rows go to different places is sent as DELETE of the
@@ -218,6 +220,16 @@ async fn encode_stage(
     Ok(())
 }
 
+fn now_micros() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_micros(),
+    )
+    .unwrap_or(u64::MAX)
+}
+
 /// Hands the events encoded before a codec failure to the sink stage, then fails with it.
 async fn fail_after(
     tx: &mpsc::Sender<Vec<Encoded>>,
@@ -241,14 +253,7 @@ fn encode_one(
     next_id: &AtomicU64,
 ) -> Result<Encoded> {
     let record = if codec.accepts(&event) {
-        let now_us = u64::try_from(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_micros(),
-        )
-        .unwrap_or(u64::MAX);
-        event.id = (*id).max(now_us);
+        event.id = *id;
         *id = event.id.saturating_add(1);
         next_id.store(*id, Ordering::Relaxed);
         let encode_err = |source| Error::Encode {
