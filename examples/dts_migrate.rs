@@ -21,6 +21,8 @@
 //! tls = "disabled"                       # disabled | required | verify-ca | verify-identity
 //! # tls_ca = "ca.pem"                    # CA to trust when verifying (else the system's roots)
 //! # resume = "gtid"                      # resume the binlog by GTID (MariaDB; e.g. after a failover)
+//! # server_public_key = "mysql-rsa.pem"  # MySQL 8 caching_sha2_password without TLS: RSA key file,
+//! # allow_public_key_retrieval = true    # or fetch the key from the server
 //! tables = ["shop.orders", "shop.customers"]   # "db.*" selects every table of db
 //!
 //! [kafka]
@@ -80,6 +82,11 @@ struct SourceConfig {
     tls: String,
     /// PEM file of the CA to trust for verify-ca / verify-identity (else the system's roots).
     tls_ca: Option<PathBuf>,
+    /// MySQL 8 `caching_sha2_password` without TLS: the server's RSA public key (PEM file).
+    server_public_key: Option<PathBuf>,
+    /// ... or fetch it from the server (off by default).
+    #[serde(default)]
+    allow_public_key_retrieval: bool,
     /// `position` (default) or `gtid`: how incremental migration resumes from a checkpoint.
     #[serde(default)]
     resume: Option<String>,
@@ -262,6 +269,8 @@ async fn run() -> anyhow::Result<ExitCode> {
         secret(s.password.as_ref(), s.password_env.as_ref(), "[source]")?.unwrap_or_default();
     let mut connect = ConnectOptions::new(s.host.clone(), s.port, s.user.clone(), password);
     connect.tls = tls;
+    connect.server_public_key = s.server_public_key.clone();
+    connect.allow_public_key_retrieval = s.allow_public_key_retrieval;
     let types: Vec<&str> = config
         .task
         .migration_types

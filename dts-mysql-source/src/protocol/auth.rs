@@ -1,5 +1,6 @@
-//! Password scrambles. The password never leaves this module except scrambled (or, for
-//! `caching_sha2_password` full authentication, over TLS only).
+//! Password scrambles. The password never leaves this module except scrambled, or — for
+//! `caching_sha2_password` full authentication — over TLS, or RSA-encrypted with the server's
+//! public key.
 
 use sha1::{Digest, Sha1};
 use sha2::Sha256;
@@ -30,6 +31,36 @@ pub(crate) fn caching_sha2(password: &[u8], scramble: &[u8]) -> Vec<u8> {
     h.update(scramble);
     let mix = h.finalize();
     p1.iter().zip(mix.iter()).map(|(a, b)| a ^ b).collect()
+}
+
+/// `caching_sha2_password` full authentication without TLS: (password + NUL) XOR the scramble
+/// (repeated), encrypted with the server's RSA public key (PEM), OAEP padding — what MySQL 8
+/// servers decrypt.
+///
+/// # Errors
+/// The key is not a PEM RSA public key, or encryption fails (the message never holds the
+/// password).
+pub(crate) fn rsa_encrypt_password(
+    password: &[u8],
+    scramble: &[u8],
+    pem: &[u8],
+) -> Result<Vec<u8>, String> {
+    let key = openssl::rsa::Rsa::public_key_from_pem(pem)
+        .or_else(|_| openssl::rsa::Rsa::public_key_from_pem_pkcs1(pem))
+        .map_err(|e| format!("the server's RSA public key is not a PEM public key: {e}"))?;
+    let mut plain: Vec<u8> = password.iter().copied().chain(std::iter::once(0)).collect();
+    if !scramble.is_empty() {
+        for (b, s) in plain.iter_mut().zip(scramble.iter().cycle()) {
+            *b ^= s;
+        }
+    }
+    let mut out = vec![0u8; usize::try_from(key.size()).unwrap_or(0)];
+    let n = key
+        .public_encrypt(&plain, &mut out, openssl::rsa::Padding::PKCS1_OAEP)
+        .map_err(|e| format!("RSA-encrypting the password failed: {e}"))?;
+    plain.fill(0);
+    out.truncate(n);
+    Ok(out)
 }
 
 #[cfg(test)]

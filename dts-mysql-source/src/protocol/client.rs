@@ -42,6 +42,13 @@ pub struct ConnectOptions {
     pub connect_timeout: Duration,
     /// TLS (disabled by default).
     pub tls: TlsOptions,
+    /// `caching_sha2_password` full authentication without TLS: the server's RSA public key
+    /// (PEM file) to encrypt the password with (MySQL's `--server-public-key-path`).
+    pub server_public_key: Option<std::path::PathBuf>,
+    /// Without TLS or `server_public_key`, ask the server for its public key (MySQL's
+    /// `--get-server-public-key`, Connector/J's `allowPublicKeyRetrieval`). Off by default: a
+    /// key fetched over plain TCP can be swapped by whoever sits on the path.
+    pub allow_public_key_retrieval: bool,
 }
 
 impl ConnectOptions {
@@ -60,6 +67,8 @@ impl ConnectOptions {
             database: None,
             connect_timeout: Duration::from_secs(10),
             tls: TlsOptions::default(),
+            server_public_key: None,
+            allow_public_key_retrieval: false,
         }
     }
 
@@ -354,7 +363,7 @@ impl Connection {
             user: opts.user.clone(),
             read_timeout: None,
         };
-        conn.finish_auth(opts, plugin).await?;
+        conn.finish_auth(opts, plugin, scramble).await?;
         Ok(conn)
     }
 
@@ -400,13 +409,33 @@ impl Connection {
         }
     }
 
-    async fn finish_auth(&mut self, opts: &ConnectOptions, mut plugin: String) -> Result<()> {
+    async fn finish_auth(
+        &mut self,
+        opts: &ConnectOptions,
+        mut plugin: String,
+        mut scramble: Vec<u8>,
+    ) -> Result<()> {
         let auth_err = |message: String| Error::Auth {
             user: opts.user.clone(),
             message,
         };
+        let mut awaiting_key = false;
         loop {
             let p = self.framed.read().await?;
+            if awaiting_key {
+                // | 0x01 | PEM public key |
+                let Some((0x01, pem)) = p.split_first() else {
+                    return Err(Error::Protocol(
+                        "expected the server's public key after requesting it".into(),
+                    ));
+                };
+                awaiting_key = false;
+                let token =
+                    auth::rsa_encrypt_password(opts.password.expose().as_bytes(), &scramble, pem)
+                        .map_err(auth_err)?;
+                self.framed.write(&token).await?;
+                continue;
+            }
             match p.first() {
                 Some(0x00) => return Ok(()),
                 Some(0xff) => {
@@ -426,9 +455,9 @@ impl Connection {
                     plugin =
                         String::from_utf8_lossy(body.get(..end).unwrap_or_default()).into_owned();
                     let data = body.get(end.saturating_add(1)..).unwrap_or_default();
-                    let scramble = data.strip_suffix(&[0]).unwrap_or(data);
+                    scramble = data.strip_suffix(&[0]).unwrap_or(data).to_vec();
                     let token =
-                        Self::scramble_for(&plugin, opts.password.expose().as_bytes(), scramble)?;
+                        Self::scramble_for(&plugin, opts.password.expose().as_bytes(), &scramble)?;
                     self.framed.write(&token).await?;
                 }
                 Some(0x01) if plugin == "caching_sha2_password" => match p.get(1) {
@@ -439,11 +468,36 @@ impl Connection {
                         pw.push(0);
                         self.framed.write(&pw).await?;
                     }
+                    Some(4) if opts.server_public_key.is_some() => {
+                        let path = opts
+                            .server_public_key
+                            .as_deref()
+                            .unwrap_or_else(|| std::path::Path::new(""));
+                        let pem = std::fs::read(path).map_err(|e| {
+                            Error::io(
+                                format!("reading the server public key {}", path.display()),
+                                e,
+                            )
+                        })?;
+                        let token = auth::rsa_encrypt_password(
+                            opts.password.expose().as_bytes(),
+                            &scramble,
+                            &pem,
+                        )
+                        .map_err(auth_err)?;
+                        self.framed.write(&token).await?;
+                    }
+                    Some(4) if opts.allow_public_key_retrieval => {
+                        // Ask for the key: | 0x02 |.
+                        self.framed.write(&[0x02]).await?;
+                        awaiting_key = true;
+                    }
                     Some(4) => {
                         return Err(auth_err(
                             "caching_sha2_password needs full authentication (the password is not cached on the \
-                             server yet), which this client only does over TLS: set tls = \"required\" (or a \
-                             verify mode), or log in once with the mysql client, or use mysql_native_password"
+                             server yet): use TLS (tls = \"required\" or a verify mode), or give the server's RSA \
+                             public key (server_public_key), or allow fetching it (allow_public_key_retrieval), or \
+                             log in once with the mysql client, or use mysql_native_password"
                                 .into(),
                         ));
                     }
