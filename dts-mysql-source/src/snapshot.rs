@@ -73,10 +73,13 @@ pub(crate) fn pool(opts: &ConnectOptions, size: usize) -> Pool {
         .tcp_port(opts.port)
         .user(Some(opts.user.clone()))
         .pass(Some(opts.password.expose().to_owned()))
-        .init(vec![
-            "SET time_zone = '+00:00'",
-            "SET NAMES utf8mb4",
-            "SET character_set_results = 'binary'",
+        // One statement, run as `setup` (after every connect and every reset: the pool resets a
+        // returned connection to the handshake defaults). It was three `init` statements, which
+        // mysql_async runs in reverse order, so `SET NAMES` undid `character_set_results =
+        // binary`: latin1 (any non-UTF-8) text arrived transcoded to UTF-8 but labelled with
+        // its column charset. The replay test with every column type caught it.
+        .setup(vec![
+            "SET NAMES utf8mb4, character_set_results = 'binary', time_zone = '+00:00'",
         ])
         .pool_opts(
             PoolOpts::default()

@@ -1,6 +1,9 @@
 //! Replay test of `dts-migrate` for each DTS partition policy (live MariaDB + tansu): tables with a
-//! single key, a composite key and no key; writes (also of key columns) during the snapshot and
-//! after; an `ALTER TABLE … ADD COLUMN` mid-stream. When caught up the task is stopped, every
+//! single key, a composite key and no key, and one with a column of every kind of type (integers
+//! of each width signed and unsigned, FLOAT, DOUBLE, DECIMAL, CHAR/VARCHAR/TEXT in utf8mb4 and
+//! latin1, BINARY/VARBINARY/BLOB, DATE, DATETIME, TIMESTAMP, TIME, YEAR, ENUM, SET, BIT, JSON);
+//! writes (also of key columns) during the snapshot and after; an `ALTER TABLE … ADD COLUMN`
+//! mid-stream. When caught up the task is stopped, every
 //! partition is read by its own consumer, each record's partition is checked against the
 //! DTS-AVRO.md formula, and the records replayed per key in offset order equal `SELECT *`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
@@ -59,6 +62,152 @@ fn partition_of(text: &str) -> i32 {
         .unwrap()
 }
 
+/// The text of a value as the `ty` table's SELECT (below) writes it, decoded from the DTS Avro
+/// field strictly as a consumer would: bytes by their declared charset, date-times from their
+/// parts, TIMESTAMP as epoch seconds and microseconds.
+fn canon(v: &Json) -> String {
+    let Some((kind, m)) = v.as_object().and_then(|o| o.iter().next()) else {
+        return "NULL".to_owned();
+    };
+    let bytes = |x: &Json| -> Vec<u8> {
+        match x {
+            Json::String(s) => s.as_bytes().to_vec(),
+            other => {
+                let hex = other["hex"].as_str().unwrap();
+                (0..hex.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                    .collect()
+            }
+        }
+    };
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let int = |k: &str| m[k].as_i64();
+    match kind.as_str() {
+        "Integer" | "Decimal" => m["value"].as_str().unwrap().to_owned(),
+        "Float" => format!("{}", m["value"].as_f64().unwrap()),
+        "Character" => {
+            let b = bytes(&m["value"]);
+            match m["charset"].as_str().unwrap() {
+                "binary" => hex(&b),
+                // latin1 bytes are code points U+0000–U+00FF.
+                "latin1" => b.iter().map(|&c| char::from(c)).collect(),
+                _ => String::from_utf8(b).unwrap(),
+            }
+        }
+        "BinaryObject" => {
+            let b = bytes(&m["value"]);
+            match m["type"].as_str().unwrap() {
+                "BLOB" => hex(&b),
+                _ => String::from_utf8(b).unwrap(),
+            }
+        }
+        "TextObject" => m["value"].as_str().unwrap().to_owned(),
+        "Timestamp" => format!(
+            "{}.{:06}",
+            m["timestamp"].as_i64().unwrap(),
+            m["millis"].as_i64().unwrap_or(0)
+        ),
+        "DateTime" => match (int("year"), int("month"), int("hour")) {
+            (Some(y), None, None) => format!("{y}"),
+            (Some(y), Some(mo), None) => format!("{y:04}-{mo:02}-{:02}", int("day").unwrap()),
+            (Some(y), Some(mo), Some(h)) => format!(
+                "{y:04}-{mo:02}-{:02} {h:02}:{:02}:{:02}.{:06}",
+                int("day").unwrap(),
+                int("minute").unwrap(),
+                int("second").unwrap(),
+                int("millis").unwrap_or(0)
+            ),
+            (None, None, Some(h)) => {
+                let (mi, se, us) = (
+                    int("minute").unwrap(),
+                    int("second").unwrap(),
+                    int("millis").unwrap_or(0),
+                );
+                let negative = h < 0 || mi < 0 || se < 0 || us < 0;
+                format!(
+                    "{}{:02}:{:02}:{:02}.{:06}",
+                    if negative { "-" } else { "" },
+                    h.abs(),
+                    mi.abs(),
+                    se.abs(),
+                    us.abs()
+                )
+            }
+            other => panic!("unexpected DateTime parts {other:?}: {v}"),
+        },
+        other => panic!("unexpected value type {other}: {v}"),
+    }
+}
+
+/// The every-type table, and a SELECT that writes each column as [`canon`] does.
+const TY_COLUMNS: &str = "id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT, \
+     su SMALLINT UNSIGNED, mi MEDIUMINT, mu MEDIUMINT UNSIGNED, ii INT, iu INT UNSIGNED, \
+     bi BIGINT, bu BIGINT UNSIGNED, f FLOAT, d DOUBLE, de DECIMAL(30,8), c CHAR(6), \
+     vc VARCHAR(40), tx TEXT, l1 VARCHAR(20) CHARACTER SET latin1, bn BINARY(4), vb VARBINARY(10), \
+     bl BLOB, da DATE, dt DATETIME(6), ts TIMESTAMP(3) NULL, tm TIME(3), yr YEAR, \
+     en ENUM('a','bb','ccc'), st SET('x','y','z'), bt BIT(12), js JSON";
+const TY_SELECT: &str = "id, ti, tu, si, su, mi, mu, ii, iu, bi, bu, CAST(f AS DOUBLE) AS f, d, de, c, \
+     vc, tx, l1, LOWER(HEX(bn)) AS bn, LOWER(HEX(vb)) AS vb, LOWER(HEX(bl)) AS bl, da, \
+     DATE_FORMAT(dt, '%Y-%m-%d %H:%i:%s.%f') AS dt, \
+     CONCAT(UNIX_TIMESTAMP(ts) DIV 1, '.', LPAD(MICROSECOND(ts), 6, '0')) AS ts, \
+     TIME_FORMAT(tm, '%H:%i:%s.%f') AS tm, yr, en, st, CAST(bt AS UNSIGNED) AS bt, js";
+
+/// A row of `ty` numbered `n` (every column set; some NULL by `n`).
+fn ty_values(n: i64) -> String {
+    let null_or = |cond: bool, v: String| if cond { "NULL".to_owned() } else { v };
+    format!(
+        "({n}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+        [-128, 127, 0, -1][usize::try_from(n % 4).unwrap()],
+        [0, 255, 128][usize::try_from(n % 3).unwrap()],
+        -32768 + n % 65536,
+        n % 65536,
+        -8_388_608 + n * 7,
+        16_777_215 - n,
+        -2_147_483_648 + n * 11,
+        4_294_967_295u64 - u64::try_from(n).unwrap(),
+        -9_223_372_036_854_775_807i64 + n,
+        null_or(
+            n % 7 == 0,
+            format!(
+                "{}",
+                18_446_744_073_709_551_615u64 - u64::try_from(n).unwrap()
+            )
+        ),
+        ["3.14159", "-0.1", "0.5", "123456.78"][usize::try_from(n % 4).unwrap()],
+        null_or(n % 5 == 0, format!("{n}.0625e-3")),
+        format!("-{n}.12345678"),
+        format!("'c{}'", n % 100),
+        format!("'héllo 😀 {n}'"),
+        null_or(n % 6 == 0, format!("REPEAT('t{n} ', {})", n % 50)),
+        format!("'café {n}'"),
+        format!("0x{:08x}", n * 2_654_435_761 % 4_294_967_296),
+        format!("0x00ff{:04x}", n % 65536),
+        null_or(n % 4 == 0, format!("UNHEX(SHA2('{n}', 256))")),
+        format!("'2024-02-{:02}'", 1 + n % 29),
+        format!("'1999-12-31 23:59:{:02}.{:06}'", n % 60, n * 37 % 1_000_000),
+        null_or(
+            n % 3 == 0,
+            format!(
+                "FROM_UNIXTIME({}.{:03})",
+                1_700_000_000 + n * 3600,
+                n % 1000
+            )
+        ),
+        [
+            format!("'-838:59:58.{:03}'", n % 1000),
+            format!("'{}:{:02}:{:02}.5'", n % 839, n % 60, n % 60),
+            "'00:00:00'".to_owned(),
+            format!("'-00:00:0{}.250'", n % 10),
+        ][usize::try_from(n % 4).unwrap()],
+        1901 + n % 254,
+        ["'a'", "'bb'", "'ccc'", "NULL"][usize::try_from(n % 4).unwrap()],
+        ["''", "'x'", "'y,z'", "'x,y,z'"][usize::try_from(n % 4).unwrap()],
+        format!("b'{:b}'", n % 4096),
+        format!("'{{\"n\": {n}, \"s\": [\"é\", 2.5, null]}}'"),
+    )
+}
+
 /// Image → column name → canonical text ("NULL" for NULL).
 fn image(rec: &Json, which: &str) -> Option<Row> {
     let names: Vec<&str> = rec["fields"]
@@ -71,14 +220,7 @@ fn image(rec: &Json, which: &str) -> Option<Row> {
         names
             .iter()
             .zip(values)
-            .map(|(n, v)| {
-                let text = v
-                    .as_object()
-                    .and_then(|o| o.values().next())
-                    .and_then(|v| v["value"].as_str())
-                    .unwrap_or("NULL");
-                ((*n).to_owned(), text.to_owned())
-            })
+            .map(|(n, v)| ((*n).to_owned(), canon(v)))
             .collect(),
     )
 }
@@ -121,6 +263,18 @@ async fn writes(a: &mut Connection, db: &str, round: i64) {
             format!("INSERT INTO {db}.nk VALUES ({n}, 'n{n}')"),
             format!("UPDATE {db}.nk SET y = 'upd' WHERE x = {} LIMIT 1", i * 5),
             format!("DELETE FROM {db}.nk WHERE x = {} LIMIT 1", 1 + i * 9),
+            format!("INSERT INTO {db}.ty VALUES {}", ty_values(100_000 + n)),
+            format!(
+                "UPDATE {db}.ty SET ti = ti DIV 2, f = f * 2, de = de + 1, vc = CONCAT(vc, '✓'), \
+                 tm = '-01:02:03.400', ts = NULL, st = 'z', bt = b'1', js = '[]' WHERE id = {}",
+                1 + i * 3
+            ),
+            format!("DELETE FROM {db}.ty WHERE id = {}", 2 + i * 3 + round),
+            format!(
+                "UPDATE {db}.ty SET id = {} WHERE id = {}",
+                600_000 + n,
+                3 + i * 3 + round * 90
+            ),
         ] {
             a.execute(&sql).await.unwrap();
         }
@@ -181,6 +335,11 @@ async fn replay_with(policy: &str) {
         ),
         format!("CREATE TABLE {db}.k2 (a INT, b VARCHAR(12), v INT, PRIMARY KEY (a, b))"),
         format!("CREATE TABLE {db}.nk (x INT, y VARCHAR(12))"),
+        format!("CREATE TABLE {db}.ty ({TY_COLUMNS})"),
+        format!(
+            "INSERT INTO {db}.ty VALUES {}",
+            (1..=400).map(ty_values).collect::<Vec<_>>().join(", ")
+        ),
         format!(
             "INSERT INTO {db}.k1 SELECT seq, seq * 3, CONCAT('s', seq), seq / 4 FROM {db}.seq_1_to_6000"
         ),
@@ -287,7 +446,7 @@ async fn replay_with(policy: &str) {
             let ddl_table = (op == "DDL")
                 .then(|| {
                     let text = rec["afterImages"].as_str().unwrap_or("");
-                    ["k1", "k2", "nk"]
+                    ["k1", "k2", "nk", "ty"]
                         .into_iter()
                         .find(|t| {
                             text.contains(&format!("`{t}`")) || text.contains(&format!(".{t} "))
@@ -328,7 +487,7 @@ async fn replay_with(policy: &str) {
             }
             let table = object.rsplit('.').next().unwrap().to_owned();
             let key_of = |r: &Row| match table.as_str() {
-                "k1" => r["id"].clone(),
+                "k1" | "ty" => r["id"].clone(),
                 _ => format!("{},{}", r["a"], r["b"]),
             };
             if let Some(b) = before {
@@ -350,8 +509,8 @@ async fn replay_with(policy: &str) {
         }
     }
     assert!(
-        ddl >= 4,
-        "{policy}: 3 CREATE TABLE + 1 ALTER expected, {ddl} DDL records"
+        ddl >= 5,
+        "{policy}: 4 CREATE TABLE + 1 ALTER expected, {ddl} DDL records"
     );
 
     let mut expected: BTreeMap<(String, String), Row> = BTreeMap::new();
@@ -360,6 +519,9 @@ async fn replay_with(policy: &str) {
     }
     for r in select(&mut a, &format!("SELECT * FROM {db}.k2")).await {
         expected.insert(("k2".into(), format!("{},{}", r["a"], r["b"])), r);
+    }
+    for r in select(&mut a, &format!("SELECT {TY_SELECT} FROM {db}.ty")).await {
+        expected.insert(("ty".into(), r["id"].clone()), r);
     }
     let wrong: Vec<_> = expected
         .iter()
