@@ -74,9 +74,9 @@ fn canon(v: &Json) -> String {
             Json::String(s) => s.as_bytes().to_vec(),
             other => {
                 let hex = other["hex"].as_str().unwrap();
-                (0..hex.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                hex.as_bytes()
+                    .chunks(2)
+                    .map(|d| u8::from_str_radix(std::str::from_utf8(d).unwrap(), 16).unwrap())
                     .collect()
             }
         }
@@ -154,6 +154,7 @@ const TY_SELECT: &str = "id, ti, tu, si, su, mi, mu, ii, iu, bi, bu, CAST(f AS D
      TIME_FORMAT(tm, '%H:%i:%s.%f') AS tm, yr, en, st, CAST(bt AS UNSIGNED) AS bt, js";
 
 /// A row of `ty` numbered `n` (every column set; some NULL by `n`).
+#[allow(clippy::format_in_format_args)] // each column's SQL literal is built on its own
 fn ty_values(n: i64) -> String {
     let null_or = |cond: bool, v: String| if cond { "NULL".to_owned() } else { v };
     format!(
