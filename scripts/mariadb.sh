@@ -25,6 +25,9 @@
 #     export DTS_MARIADB_TLS_OTHER_CA=/path/to/other-ca.pem   (a CA that did not sign it)
 # Every human-readable message goes to stderr.
 #
+# The server's time zone is +05:30, not UTC, so that tests see TIMESTAMP values converted
+# wrongly if any connection forgets to read them in UTC.
+#
 # Users created (for each host '%', '127.0.0.1', 'localhost'):
 #   dts_admin / dts_admin_pw  ALL PRIVILEGES ON *.* WITH GRANT OPTION
 #                             (tests use it to create schemas/tables/rows)
@@ -267,6 +270,7 @@ launch() {
         --character-set-server=utf8mb4 \
         --collation-server=utf8mb4_general_ci \
         --performance-schema=OFF \
+        --default-time-zone=+05:30 \
         --ssl-ca="$TLS_DIR/ca.pem" \
         --ssl-cert="$TLS_DIR/server.pem" \
         --ssl-key="$TLS_DIR/server-key.pem" \
