@@ -170,19 +170,14 @@ impl Source for MySqlSource {
                     .binlog_start
                     .clone()
                     .unwrap_or_else(|| start.binlog.clone());
-                let streamer = crate::stream::Streamer::new(
-                    &cx,
-                    config.connect.clone(),
-                    config.server_id,
-                    config.heartbeat,
-                    config.tables.clone(),
-                    start.tables.iter().cloned(),
-                    from.clone(),
-                )
-                .skipping(skip_map(&p))
-                .with_gtid(p.gtid_start.as_ref(), config.resume_by_gtid)
-                .with_charsets(&start.charsets, &from);
-                return streamer.run().await;
+                return Incremental {
+                    from,
+                    gtid: p.gtid_start.as_ref(),
+                    definitions: start.tables.clone(),
+                    skip: skip_map(&p),
+                }
+                .run(&cx, &config, &start)
+                .await;
             }
             Some(Position::Snapshot(p)) => p,
             Some(Position::Binlog {
@@ -202,20 +197,15 @@ impl Source for MySqlSource {
                     Some(saved) => saved.iter().cloned().map(Arc::new).collect(),
                     None => start.tables.clone(),
                 };
-                let streamer = crate::stream::Streamer::new(
-                    &cx,
-                    config.connect.clone(),
-                    config.server_id,
-                    config.heartbeat,
-                    config.tables.clone(),
+                return Incremental {
+                    from: binlog.clone(),
+                    gtid: gtid.as_ref(),
                     definitions,
-                    binlog.clone(),
-                )
-                .with_charsets(&start.charsets, &binlog)
-                .with_gtid(gtid.as_ref(), config.resume_by_gtid)
-                // Keyless tables whose snapshot position the stream had not reached yet.
-                .skipping(skip.iter().cloned().collect());
-                return streamer.run().await;
+                    // Keyless tables whose snapshot position the stream had not reached yet.
+                    skip: skip.iter().cloned().collect(),
+                }
+                .run(&cx, &config, &start)
+                .await;
             }
             _ => {
                 let mut p = SnapshotPosition::default();
@@ -347,21 +337,50 @@ impl Source for MySqlSource {
         }
         conn.close().await?;
         if config.incremental_migration {
-            let streamer = crate::stream::Streamer::new(
-                &cx,
-                config.connect.clone(),
-                config.server_id,
-                config.heartbeat,
-                config.tables.clone(),
-                start.tables.iter().cloned(),
-                binlog_start.clone(),
-            )
-            .skipping(skip_map(&progress))
-            .with_gtid(progress.gtid_start.as_ref(), config.resume_by_gtid)
-            .with_charsets(&start.charsets, &binlog_start);
-            return streamer.run().await;
+            return Incremental {
+                from: binlog_start.clone(),
+                gtid: progress.gtid_start.as_ref(),
+                definitions: start.tables.clone(),
+                skip: skip_map(&progress),
+            }
+            .run(&cx, &config, &start)
+            .await;
         }
         Ok(())
+    }
+}
+
+/// Where and how incremental migration starts.
+struct Incremental<'a> {
+    from: BinlogPosition,
+    gtid: Option<&'a GtidSet>,
+    /// The selected tables' definitions in force at `from`.
+    definitions: Vec<Arc<TableSchema>>,
+    /// Keyless tables whose changes before their snapshot position are skipped.
+    skip: std::collections::HashMap<TableId, BinlogPosition>,
+}
+
+impl Incremental<'_> {
+    async fn run(
+        self,
+        cx: &SourceContext,
+        config: &MySqlSourceConfig,
+        start: &Start,
+    ) -> Result<()> {
+        crate::stream::Streamer::new(
+            cx,
+            config.connect.clone(),
+            config.server_id,
+            config.heartbeat,
+            config.tables.clone(),
+            self.definitions,
+            self.from.clone(),
+        )
+        .with_charsets(&start.charsets, &self.from)
+        .with_gtid(self.gtid, config.resume_by_gtid)
+        .skipping(self.skip)
+        .run()
+        .await
     }
 }
 

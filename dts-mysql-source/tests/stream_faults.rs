@@ -3,29 +3,23 @@
 //! the checkpoint (a clear error naming the position).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
+use common::{SourceRun, admin, dts_user, fresh_database, kill_binlog_dump};
 use dts_core::{
-    BinlogPosition, CancellationToken, ChangeEvent, Checkpoint, Operation, Position,
-    SnapshotPosition, Source, SourceContext, Value,
+    BinlogPosition, CancellationToken, Checkpoint, Operation, Position, SnapshotPosition, Source,
+    SourceContext, Value,
 };
-use dts_mysql_source::protocol::{ConnectOptions, Connection};
+use dts_mysql_source::protocol::Connection;
 use dts_mysql_source::{MySqlSource, MySqlSourceConfig};
 
 /// The tests here change server state others depend on (connections, purged files): one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-fn admin() -> ConnectOptions {
-    ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap()
-}
-
 fn config(db: &str, server_id: u32) -> MySqlSourceConfig {
-    let mut c = MySqlSourceConfig::new(
-        ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap(),
-        server_id,
-        vec![format!("{db}.*")],
-    );
+    let mut c = MySqlSourceConfig::new(dts_user(), server_id, vec![format!("{db}.*")]);
     c.full_migration = false;
     c.schema_migration = false;
     c.heartbeat = Duration::from_millis(200);
@@ -37,31 +31,13 @@ async fn a_killed_replication_connection_reconnects_without_loss_or_repeats() {
     let _serial = SERIAL.lock().await;
     let db = format!("dts_kill_{}", std::process::id());
     let mut a = Connection::connect(&admin()).await.unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
-    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let collector = {
-        let events = events.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                events.lock().unwrap().push(ev);
-            }
-        })
-    };
-    let shutdown = CancellationToken::new();
-    let source = tokio::spawn(
-        MySqlSource::new(config(&db, 54_400)).run(SourceContext::detached(
-            tx,
-            shutdown.clone(),
-            None,
-        )),
-    );
+    fresh_database(
+        &mut a,
+        &db,
+        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")],
+    )
+    .await;
+    let run = SourceRun::start(config(&db, 54_400), None);
     tokio::time::sleep(Duration::from_millis(400)).await;
     let mut killed = 0;
     for i in 0..300 {
@@ -76,58 +52,26 @@ async fn a_killed_replication_connection_reconnects_without_loss_or_repeats() {
         a.execute("COMMIT").await.unwrap();
         if i % 50 == 25 {
             // Wait until the source is (back) in its binlog dump, then kill that connection.
-            let mut done = false;
-            for _ in 0..100 {
-                let list = a.query("SHOW PROCESSLIST").await.unwrap();
-                let dump = list.rows.iter().find(|row| {
-                    let text = |k: usize| {
-                        row[k]
-                            .as_ref()
-                            .map(|b| String::from_utf8_lossy(b).into_owned())
-                            .unwrap_or_default()
-                    };
-                    text(4).starts_with("Binlog Dump") && text(1) == "dts"
-                });
-                if let Some(row) = dump {
-                    let id = String::from_utf8_lossy(row[0].as_ref().unwrap()).into_owned();
-                    if a.execute(&format!("KILL {id}")).await.is_ok() {
-                        killed += 1;
-                        done = true;
-                        break;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            let done = kill_binlog_dump(&mut a).await;
+            killed += usize::from(done);
             assert!(
                 done,
                 "the source did not come back to its binlog dump within 5 s"
             );
         }
     }
-    for _ in 0..200 {
-        if events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.op == Operation::Insert)
-            .count()
-            >= 600
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    run.wait_until(Duration::from_secs(10), |e| {
+        e.iter().filter(|e| e.op == Operation::Insert).count() >= 600
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    shutdown.cancel();
-    source.await.unwrap().unwrap();
-    collector.await.unwrap();
+    let (events, result) = run.stop().await;
+    result.unwrap();
     assert!(
         killed >= 3,
         "the replication connection was killed {killed} times"
     );
     let ids: Vec<i64> = events
-        .lock()
-        .unwrap()
         .iter()
         .filter(|e| e.op == Operation::Insert)
         .map(|e| match e.after.as_ref().unwrap()[0] {
@@ -148,13 +92,12 @@ async fn a_purged_binlog_is_a_clear_error() {
     let _serial = SERIAL.lock().await;
     let db = format!("dts_purge_{}", std::process::id());
     let mut a = Connection::connect(&admin()).await.unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
+    fresh_database(
+        &mut a,
+        &db,
+        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")],
+    )
+    .await;
     let old = a
         .query("SHOW MASTER STATUS")
         .await

@@ -4,9 +4,13 @@
 //! Duplicates are allowed (at-least-once), losses are not; the count is printed.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::{last_progress, start, unique_topic};
 
 use dts_avro::DtsRecord;
 use dts_mysql_source::protocol::{ConnectOptions, Connection};
@@ -15,35 +19,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value as Json;
 
-fn progress_records(log: &std::path::Path) -> (u64, bool, String) {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let last = text
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<Json>(l).ok());
-    match last {
-        Some(j) => (
-            j["records"].as_u64().unwrap_or(0),
-            j["caught_up"].as_bool().unwrap_or(false),
-            j["phase"].as_str().unwrap_or("").to_owned(),
-        ),
-        None => (0, false, String::new()),
-    }
-}
-
-fn start(config: &std::path::Path, log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_dts-migrate"))
-        .args(["--config", config.to_str().unwrap(), "--progress", "json"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
-}
-
 fn wait_for(log: &std::path::Path, what: &str, cond: impl Fn(u64, bool, &str) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (records, caught_up, phase) = progress_records(log);
+        let (records, caught_up, phase) = last_progress(log);
         if cond(records, caught_up, &phase) {
             return;
         }
@@ -73,13 +52,7 @@ async fn kill_9_during_snapshot_and_binlog_then_restart_loses_nothing() {
     let bootstrap = dts_test_utils::kafka_bootstrap();
     let port = admin_url.rsplit(':').next().unwrap().to_owned();
     let db = format!("dts_crash_{}", std::process::id());
-    let topic = format!(
-        "{db}-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-    );
+    let topic = unique_topic(&db);
     let mut a = Connection::connect(&ConnectOptions::from_url(&admin_url).unwrap())
         .await
         .unwrap();

@@ -8,9 +8,13 @@
 //! DTS-AVRO.md formula, and the records replayed per key in offset order equal `SELECT *`.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use common::{last_progress, start, unique_topic};
 
 use dts_avro::DtsRecord;
 use dts_kafka_sink::java_hash;
@@ -24,25 +28,12 @@ const PARTITIONS: i32 = 4;
 
 type Row = BTreeMap<String, String>;
 
-fn last_progress(log: &std::path::Path) -> (u64, bool) {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    text.lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<Json>(l).ok())
-        .map_or((0, false), |j| {
-            (
-                j["records"].as_u64().unwrap_or(0),
-                j["caught_up"].as_bool().unwrap_or(false),
-            )
-        })
-}
-
 /// Waits until the task is caught up and its record count has not moved for 3 s.
 fn wait_settled(log: &std::path::Path) {
     let deadline = Instant::now() + Duration::from_secs(180);
     let mut last = (u64::MAX, Instant::now());
     loop {
-        let (records, caught_up) = last_progress(log);
+        let (records, caught_up, _) = last_progress(log);
         if records != last.0 {
             last = (records, Instant::now());
         } else if caught_up && last.1.elapsed() > Duration::from_secs(3) {
@@ -226,15 +217,6 @@ fn image(rec: &Json, which: &str) -> Option<Row> {
     )
 }
 
-fn start(config: &std::path::Path, log: &std::path::Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_dts-migrate"))
-        .args(["--config", config.to_str().unwrap(), "--progress", "json"])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap()
-}
-
 async fn writes(a: &mut Connection, db: &str, round: i64) {
     for i in 0..60 {
         let n = round * 1000 + i;
@@ -317,13 +299,7 @@ async fn replay_with(policy: &str) {
         policy.replace('-', "_"),
         std::process::id()
     );
-    let topic = format!(
-        "{db}-{}",
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis()
-    );
+    let topic = unique_topic(&db);
     eprintln!("{policy}: topic {topic}");
     let mut a = Connection::connect(&ConnectOptions::from_url(&admin_url).unwrap())
         .await
@@ -407,20 +383,12 @@ async fn replay_with(policy: &str) {
         tpl.add_partition_offset(&topic, part, Offset::Beginning)
             .unwrap();
         consumer.assign(&tpl).unwrap();
-        // Read up to the partition's end offset, so a slow fetch cannot cut a partition short.
         // Read to the reported end offset and then on until nothing came for 8 s: tansu's
         // ListOffsets(latest) was seen lagging hundreds of records behind what Fetch returns
         // after the producer had exited, so the end offset alone would cut partitions short.
-        let (mut high, mut since) = (-1, Instant::now());
-        while since.elapsed() < Duration::from_secs(3) {
-            let (_, h) = consumer
-                .fetch_watermarks(&topic, part, Duration::from_secs(10))
-                .unwrap();
-            if h != high {
-                (high, since) = (h, Instant::now());
-            }
-            std::thread::sleep(Duration::from_millis(250));
-        }
+        let (_, high) = consumer
+            .fetch_watermarks(&topic, part, Duration::from_secs(10))
+            .unwrap();
         eprintln!("{policy}: partition {part}: reported end offset {high}");
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut next = 0;
