@@ -72,8 +72,8 @@ pub use pipeline::{
     AckTracker, Pipeline, PipelineBuilder, PipelineHandle, PipelineReport, UnknownSequence,
 };
 pub use position::{
-    BinlogPosition, Checkpoint, GtidSet, MariaDbGtid, MariaDbGtidList, MySqlGtidSet, Position,
-    SnapshotPosition, TableSnapshotProgress,
+    BinlogPosition, Checkpoint, ChunkPositions, GtidSet, MariaDbGtid, MariaDbGtidList,
+    MySqlGtidSet, Position, SnapshotPosition, TableSnapshotProgress,
 };
 pub use progress::{Phase, Progress, ProgressReporter, TableProgress};
 pub use schema::{ColumnDef, ColumnType, InvalidKey, KeyDef, TableId, TableSchema};

@@ -374,11 +374,29 @@ pub struct TableSnapshotProgress {
     /// found. A resumed snapshot keeps the boundaries found and plans on from the last one.
     #[serde(default)]
     pub planning: bool,
+    /// Per chunk (by index), the exact binlog position of the consistent snapshot it was read in,
+    /// when known (MariaDB, integer keys): changes to its keys before it are in the snapshot.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chunk_positions: BTreeMap<u64, BinlogPosition>,
     /// For a table read in one consistent-snapshot transaction: the binlog position that
     /// snapshot corresponds to exactly. Incremental migration skips the table's changes before
     /// it.
     #[serde(default)]
     pub snapshot_position: Option<BinlogPosition>,
+}
+
+/// The chunks of one table and the exact binlog position of the snapshot each was read in
+/// (`None` when unknown): a change to a key of chunk `i` before `positions[i]` is already in
+/// the snapshot. Chunk `i` covers keys in `(boundaries[i-1], boundaries[i]]`; the last chunk
+/// everything above the last boundary.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChunkPositions {
+    /// The table.
+    pub table: TableId,
+    /// Chunk boundaries (key values).
+    pub boundaries: Vec<Vec<crate::Value>>,
+    /// Per chunk, `boundaries.len() + 1` entries.
+    pub positions: Vec<Option<BinlogPosition>>,
 }
 
 /// A point a source can resume from.
@@ -401,6 +419,11 @@ pub enum Position {
         /// must be skipped by a task resuming here (empty once the stream passed them all).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         skip: Vec<(TableId, BinlogPosition)>,
+        /// Tables whose chunks were each read in a consistent snapshot of known position, while
+        /// the stream has not passed all of them: a task resuming here skips each key's changes
+        /// before its chunk's snapshot.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        chunk_skip: Option<Arc<Vec<ChunkPositions>>>,
     },
     /// A snapshot in progress.
     Snapshot(SnapshotPosition),
@@ -415,6 +438,7 @@ impl Position {
             gtid: None,
             tables: None,
             skip: Vec::new(),
+            chunk_skip: None,
         }
     }
 }
@@ -536,6 +560,11 @@ mod tests {
                     TableId::new("d", "keyless"),
                     BinlogPosition::new("mysql-bin.000002", 2000),
                 )],
+                chunk_skip: Some(Arc::new(vec![ChunkPositions {
+                    table: TableId::new("d", "t"),
+                    boundaries: vec![vec![crate::Value::Int(100)]],
+                    positions: vec![Some(BinlogPosition::new("mysql-bin.000002", 900)), None],
+                }])),
             },
             Position::Snapshot(snap),
         ] {

@@ -146,7 +146,7 @@ impl Throttle {
 }
 
 /// The key a table is chunked by: primary key, else a unique key whose columns are NOT NULL.
-fn chunk_key(table: &TableSchema) -> Option<Vec<usize>> {
+pub(crate) fn chunk_key(table: &TableSchema) -> Option<Vec<usize>> {
     if let Some(pk) = table.primary_key() {
         return Some(pk.columns.clone());
     }
@@ -159,6 +159,22 @@ fn chunk_key(table: &TableSchema) -> Option<Vec<usize>> {
                 .all(|&c| table.columns().get(c).is_some_and(|c| !c.nullable))
         })
         .map(|k| k.columns.clone())
+}
+
+/// Whether `table` is chunked by a key of integer columns only: keys the stream can place in
+/// their chunk exactly (integers compare in Rust as in SQL; strings would need the collation).
+pub(crate) fn has_integer_key(table: &TableSchema) -> bool {
+    use dts_core::ColumnType as T;
+    chunk_key(table).is_some_and(|key| {
+        key.iter().all(|&i| {
+            table.columns().get(i).is_some_and(|c| {
+                matches!(
+                    c.ty,
+                    T::TinyInt | T::SmallInt | T::MediumInt | T::Int | T::BigInt
+                )
+            })
+        })
+    })
 }
 
 fn key_list(table: &TableSchema, key: &[usize]) -> String {
@@ -608,9 +624,11 @@ pub(crate) async fn read_chunk(
     let mut conn = pool.get_conn().await.map_err(|e| my_err(&context, e))?;
     // A keyless table is read in one transaction whose exact binlog position is known (MariaDB
     // reports it for consistent snapshots), so its changes before that position can be skipped
-    // exactly: rows without a key cannot be de-duplicated later.
+    // exactly: rows without a key cannot be de-duplicated later. A chunk of an integer key is
+    // read the same way, so that the stream can skip exactly the changes its rows already hold.
     let mut snapshot_position = None;
-    if key.is_none() {
+    let consistent = key.is_none() || has_integer_key(table);
+    if consistent {
         conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             .await
             .map_err(|e| my_err(&context, e))?;
@@ -668,7 +686,7 @@ pub(crate) async fn read_chunk(
         }
     }
     drop(result);
-    if key.is_none() {
+    if consistent {
         conn.query_drop("COMMIT")
             .await
             .map_err(|e| my_err(&context, e))?;
@@ -687,7 +705,8 @@ pub(crate) struct ChunkRead {
     pub(crate) rows: u64,
     /// Key of the last row (keyed tables).
     pub(crate) last_key: Option<Vec<Value>>,
-    /// Exact binlog position of a keyless table's snapshot, when the server reports it.
+    /// Exact binlog position of the snapshot the chunk was read in, when the server reports it
+    /// (keyless tables and integer keys).
     pub(crate) snapshot_position: Option<dts_core::BinlogPosition>,
 }
 

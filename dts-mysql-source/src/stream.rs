@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dts_core::{
-    BinlogPosition, ChangeEvent, Ddl, GtidSet, MariaDbGtidList, Operation, Phase, Position,
-    SourceContext, TableId, TableSchema,
+    BinlogPosition, ChangeEvent, ChunkPositions, Ddl, GtidSet, MariaDbGtidList, Operation, Phase,
+    Position, SourceContext, TableId, TableSchema, Value,
 };
 
 use crate::binlog::{
@@ -62,6 +62,11 @@ pub(crate) struct Streamer<'a> {
     by_gtid: bool,
     /// Per table, changes before this position are already in its snapshot.
     skip: HashMap<TableId, BinlogPosition>,
+    /// Per table read in chunks of known snapshot position: each key's changes before its
+    /// chunk's position are already in the snapshot.
+    chunk_skip: HashMap<TableId, ChunkSkip>,
+    /// `chunk_skip` as checkpoints carry it (rebuilt when an entry is dropped).
+    chunk_skip_saved: Option<Arc<Vec<ChunkPositions>>>,
     /// The selected tables' definitions, saved with every checkpoint.
     definitions: Arc<Vec<TableSchema>>,
 }
@@ -113,6 +118,8 @@ impl<'a> Streamer<'a> {
             committed_gtids: MariaDbGtidList::new(),
             by_gtid: false,
             skip: HashMap::new(),
+            chunk_skip: HashMap::new(),
+            chunk_skip_saved: None,
             definitions: Arc::new(Vec::new()),
         }
     }
@@ -150,6 +157,31 @@ impl<'a> Streamer<'a> {
         }
         self.by_gtid = by_gtid;
         self
+    }
+
+    /// Skips, per key, the changes before the snapshot of the key's chunk (tables whose chunks
+    /// were read in consistent snapshots of known position, with integer keys).
+    pub(crate) fn skipping_chunks(
+        mut self,
+        chunks: impl IntoIterator<Item = ChunkPositions>,
+    ) -> Self {
+        for c in chunks {
+            if let Some(skip) = ChunkSkip::new(c) {
+                self.chunk_skip.insert(skip.positions.table.clone(), skip);
+            }
+        }
+        self.save_chunk_skip();
+        self
+    }
+
+    fn save_chunk_skip(&mut self) {
+        let mut all: Vec<ChunkPositions> = self
+            .chunk_skip
+            .values()
+            .map(|c| c.positions.clone())
+            .collect();
+        all.sort_by(|a, b| a.table.cmp(&b.table));
+        self.chunk_skip_saved = (!all.is_empty()).then(|| Arc::new(all));
     }
 
     /// Skips each table's changes before its position (already in its snapshot).
@@ -340,6 +372,18 @@ impl<'a> Streamer<'a> {
                     )));
                 }
                 let read_ts_ms = now_ms();
+                if self
+                    .chunk_skip
+                    .get(table.id())
+                    .is_some_and(|c| c.passed(&here))
+                {
+                    self.chunk_skip.remove(table.id());
+                    self.save_chunk_skip();
+                }
+                let chunks = self
+                    .chunk_skip
+                    .get(table.id())
+                    .zip(crate::snapshot::chunk_key(&table));
                 for change in rows.rows(&plan) {
                     let change = change.map_err(|source| Error::Decode {
                         position: here.to_string(),
@@ -350,11 +394,32 @@ impl<'a> Streamer<'a> {
                         self.tx.rows_sent += 1;
                         continue;
                     }
-                    let op = match rows.kind {
+                    let mut op = match rows.kind {
                         RowsKind::Write => Operation::Insert,
                         RowsKind::Delete => Operation::Delete,
                         RowsKind::Update | RowsKind::PartialUpdate => Operation::Update,
                     };
+                    if let Some((chunks, key)) = &chunks {
+                        // Which images the snapshot already holds (their chunk was read after
+                        // this change): a change the snapshot holds entirely is skipped; an
+                        // UPDATE that moved a row between chunks keeps only the half the
+                        // snapshot lacks.
+                        let held = |row: &Option<Vec<Value>>| {
+                            row.as_deref().is_some_and(|r| chunks.holds(key, r, &here))
+                        };
+                        let (old_held, new_held) = (held(&change.before), held(&change.after));
+                        op = match (op, old_held, new_held) {
+                            (Operation::Insert, _, true)
+                            | (Operation::Delete, true, _)
+                            | (Operation::Update, true, true) => {
+                                self.tx.rows_sent += 1;
+                                continue;
+                            }
+                            (Operation::Update, true, false) => Operation::Insert,
+                            (Operation::Update, false, true) => Operation::Delete,
+                            (op, ..) => op,
+                        };
+                    }
                     let mut out = match op {
                         Operation::Insert => {
                             ChangeEvent::insert(table.clone(), change.after.unwrap_or_default())
@@ -415,6 +480,7 @@ impl<'a> Streamer<'a> {
             gtid,
             tables: Some(self.definitions.clone()),
             skip,
+            chunk_skip: self.chunk_skip_saved.clone(),
         }
     }
 
@@ -522,5 +588,70 @@ impl<'a> Streamer<'a> {
         ev.gtid = self.tx.gtid.clone();
         ev.read_ts_ms = now_ms();
         Ok(self.cx.send(ev).await.is_ok())
+    }
+}
+
+/// One table's chunks and the snapshot position each was read at, with integer keys.
+struct ChunkSkip {
+    positions: ChunkPositions,
+    bounds: Vec<Vec<i128>>,
+    /// The newest chunk position: past it, nothing is skipped any more.
+    last: Option<BinlogPosition>,
+}
+
+fn int_key(values: impl IntoIterator<Item = Option<Value>>) -> Option<Vec<i128>> {
+    values
+        .into_iter()
+        .map(|v| match v? {
+            Value::Int(i) => Some(i128::from(i)),
+            Value::UInt(u) => Some(i128::from(u)),
+            _ => None,
+        })
+        .collect()
+}
+
+impl ChunkSkip {
+    fn new(positions: ChunkPositions) -> Option<Self> {
+        if positions.positions.len() != positions.boundaries.len() + 1 {
+            return None;
+        }
+        let bounds = positions
+            .boundaries
+            .iter()
+            .map(|b| int_key(b.iter().cloned().map(Some)))
+            .collect::<Option<Vec<_>>>()?;
+        let last = positions
+            .positions
+            .iter()
+            .flatten()
+            .max_by(|a, b| a.cmp_in_stream(b).unwrap_or(std::cmp::Ordering::Equal))
+            .cloned();
+        Some(Self {
+            positions,
+            bounds,
+            last,
+        })
+    }
+
+    /// The stream is past every chunk's snapshot.
+    fn passed(&self, here: &BinlogPosition) -> bool {
+        self.last
+            .as_ref()
+            .is_none_or(|l| here.cmp_in_stream(l).is_some_and(std::cmp::Ordering::is_ge))
+    }
+
+    /// Whether the snapshot already holds the effect of a change at `here` to `row`, whose
+    /// chunk key is at column indexes `key` (of the definition in force at `here`).
+    fn holds(&self, key: &[usize], row: &[Value], here: &BinlogPosition) -> bool {
+        let Some(k) = int_key(key.iter().map(|&i| row.get(i).cloned())) else {
+            return false;
+        };
+        // Chunk i covers (bounds[i-1], bounds[i]]: the first boundary not below the key.
+        let chunk = self.bounds.partition_point(|b| *b < k);
+        self.positions
+            .positions
+            .get(chunk)
+            .and_then(Option::as_ref)
+            .is_some_and(|p| here.cmp_in_stream(p) == Some(std::cmp::Ordering::Less))
     }
 }

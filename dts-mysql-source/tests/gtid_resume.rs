@@ -84,6 +84,7 @@ async fn a_checkpoint_resumes_by_gtid_when_its_binlog_file_is_not_on_the_server(
         gtid: gtid.clone(),
         tables: None,
         skip: Vec::new(),
+        chunk_skip: None,
     };
     let by_position = SourceRun::start(
         config(&db, 54_501, false),
