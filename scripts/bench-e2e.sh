@@ -3,7 +3,7 @@
 # the same source in the same run:
 #   snapshot phase:  1M sysbench-like rows  vs  `mariadb -e "SELECT *" > /dev/null`
 #   binlog phase:    1M row changes          vs  `mariadb-binlog --read-from-remote-server` > /dev/null
-# and the peak RSS and CPU time of dts-migrate in each phase.
+# and the peak RSS and CPU time of dts-migrate in each phase; RUNS times (default 3), medians printed.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
@@ -79,33 +79,43 @@ print(f"{done_at - start:.2f} {ru.ru_maxrss} {ru.ru_utime + ru.ru_stime:.2f}")
 PY
 }
 
-stamp=$(date +%s)
-# --- snapshot phase ---
-start=$(now); sql -e "SELECT * FROM dts_bench.sbtest1m" >/dev/null; end=$(now)
-raw_select=$(python3 -c "print(f'{$end-$start:.2f}')")
-config "e2e-full-$stamp" '["full"]' "$OUT/full-$stamp.json"
-read -r full_secs full_rss full_cpu < <(run_until "$OUT/e2e-full-$stamp.toml" "$rows" no)
-
-# --- binlog phase: 1M row changes written first, then streamed from their start ---
+runs="${RUNS:-3}"
+results="$OUT/results-$(date +%s).txt"
+: >"$results"
+# The binlog phase reads the same 1M row changes each run: written once, before the runs.
 file=$(sql -N -e "SHOW MASTER STATUS" | awk '{print $1}')
 pos=$(sql -N -e "SHOW MASTER STATUS" | awk '{print $2}')
 sql -e "UPDATE dts_bench.sbtest1m SET k = k + 1"
-start=$(now)
-mariadb-binlog --no-defaults --read-from-remote-server --host=127.0.0.1 --port="$port" --user=dts --password=dts_pw \
-    --start-position="$pos" "$file" >/dev/null
-end=$(now)
-raw_dump=$(python3 -c "print(f'{$end-$start:.2f}')")
-printf '{"position":{"binlog":{"binlog":{"file":"%s","offset":%s},"gtid":null}},"next_id":1}\n' "$file" "$pos" >"$OUT/inc-$stamp.json"
-config "e2e-inc-$stamp" '["incremental"]' "$OUT/inc-$stamp.json"
-read -r inc_secs inc_rss inc_cpu < <(run_until "$OUT/e2e-inc-$stamp.toml" "$rows" yes)
+for run in $(seq 1 "$runs"); do
+    stamp="$(date +%s)-$run"
+    # --- snapshot phase ---
+    start=$(now); sql -e "SELECT * FROM dts_bench.sbtest1m" >/dev/null; end=$(now)
+    raw_select=$(python3 -c "print(f'{$end-$start:.3f}')")
+    config "e2e-full-$stamp" '["full"]' "$OUT/full-$stamp.json"
+    read -r full_secs full_rss full_cpu < <(run_until "$OUT/e2e-full-$stamp.toml" "$rows" no)
+    # --- binlog phase: the 1M row changes streamed from their start ---
+    start=$(now)
+    mariadb-binlog --no-defaults --read-from-remote-server --host=127.0.0.1 --port="$port" --user=dts --password=dts_pw \
+        --start-position="$pos" "$file" >/dev/null
+    end=$(now)
+    raw_dump=$(python3 -c "print(f'{$end-$start:.3f}')")
+    printf '{"position":{"binlog":{"binlog":{"file":"%s","offset":%s},"gtid":null}},"next_id":1}\n' "$file" "$pos" >"$OUT/inc-$stamp.json"
+    config "e2e-inc-$stamp" '["incremental"]' "$OUT/inc-$stamp.json"
+    read -r inc_secs inc_rss inc_cpu < <(run_until "$OUT/e2e-inc-$stamp.toml" "$rows" yes)
+    echo "$raw_select $full_secs $full_rss $full_cpu $raw_dump $inc_secs $inc_rss $inc_cpu" >>"$results"
+done
 
-python3 - <<PY
-rows=$rows
-def r(s): return rows/float(s)
-print(f"snapshot: raw SELECT {r($raw_select):,.0f} rows/s; dts-migrate into Kafka {r($full_secs):,.0f} rows/s "
-      f"= {100*float($raw_select)/float($full_secs):.0f}% of raw (target 70%); peak RSS {int($full_rss)/1024:.0f} MiB; "
-      f"dts-migrate CPU {$full_cpu} s")
-print(f"binlog:   raw dump {r($raw_dump):,.0f} rows/s; dts-migrate into Kafka {r($inc_secs):,.0f} rows/s "
-      f"= {100*float($raw_dump)/float($inc_secs):.0f}% of raw (target 50%); peak RSS {int($inc_rss)/1024:.0f} MiB; "
-      f"dts-migrate CPU {$inc_cpu} s")
+python3 - "$results" "$rows" <<'PY'
+import statistics, sys
+rows = int(sys.argv[2])
+runs = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+def rate(s): return rows / s
+for i, (rs, fs, frss, fcpu, rd, is_, irss, icpu) in enumerate(runs, 1):
+    print(f"run {i}: snapshot {rate(fs):,.0f} rows/s = {100*rs/fs:.0f}% of raw SELECT ({rate(rs):,.0f}), CPU {fcpu:.2f} s, "
+          f"RSS {frss/1024:.0f} MiB | binlog {rate(is_):,.0f} rows/s = {100*rd/is_:.0f}% of raw dump ({rate(rd):,.0f}), "
+          f"CPU {icpu:.2f} s, RSS {irss/1024:.0f} MiB")
+med = lambda xs: statistics.median(xs)
+print(f"median of {len(runs)}: snapshot {med([100*r[0]/r[1] for r in runs]):.0f}% of raw SELECT (target 70%), "
+      f"binlog {med([100*r[4]/r[5] for r in runs]):.0f}% of raw dump (target 50%), "
+      f"peak RSS {max(max(r[2], r[6]) for r in runs)/1024:.0f} MiB (target 256)")
 PY

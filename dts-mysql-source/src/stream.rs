@@ -372,18 +372,22 @@ impl<'a> Streamer<'a> {
                     )));
                 }
                 let read_ts_ms = now_ms();
-                if self
-                    .chunk_skip
-                    .get(table.id())
-                    .is_some_and(|c| c.passed(&here))
+                if !self.chunk_skip.is_empty()
+                    && self
+                        .chunk_skip
+                        .get(table.id())
+                        .is_some_and(|c| c.passed(&here))
                 {
                     self.chunk_skip.remove(table.id());
                     self.save_chunk_skip();
                 }
-                let chunks = self
-                    .chunk_skip
-                    .get(table.id())
-                    .zip(crate::snapshot::chunk_key(&table));
+                let chunks = if self.chunk_skip.is_empty() {
+                    None
+                } else {
+                    self.chunk_skip
+                        .get(table.id())
+                        .and_then(|c| Some((c, crate::snapshot::chunk_key(&table)?)))
+                };
                 for change in rows.rows(&plan) {
                     let change = change.map_err(|source| Error::Decode {
                         position: here.to_string(),
