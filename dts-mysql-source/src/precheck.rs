@@ -479,7 +479,7 @@ async fn check_privileges(
         );
     }
     // REPLICATION CLIENT (BINLOG MONITOR on MariaDB 10.5+): tried directly.
-    match conn.query("SHOW MASTER STATUS").await {
+    match conn.binlog_status().await {
         Ok(_) => report.push(
             "CHECK_PRIV_REPLICATION_CLIENT",
             Pass,

@@ -124,7 +124,7 @@ async fn begin(conn: &mut Connection, config: &MySqlSourceConfig) -> Result<Star
     for id in &ids {
         tables.push(Arc::new(catalog::load_table(conn, id).await?));
     }
-    let status = conn.query("SHOW MASTER STATUS").await?;
+    let status = conn.binlog_status().await?;
     let file = status.first("File").ok_or_else(|| {
         Error::Config("binary logging is off (SHOW MASTER STATUS is empty)".into())
     })?;

@@ -529,6 +529,20 @@ impl Connection {
         &self.user
     }
 
+    /// The binlog file and position being written: `SHOW MASTER STATUS`, or on MySQL 8.4+
+    /// (which removed it) `SHOW BINARY LOG STATUS`. Columns `File` and `Position`, no row when
+    /// binary logging is off.
+    ///
+    /// # Errors
+    /// As [`query`](Self::query) (e.g. the user lacks REPLICATION CLIENT / BINLOG MONITOR).
+    pub async fn binlog_status(&mut self) -> Result<QueryResult> {
+        match self.query("SHOW MASTER STATUS").await {
+            // 1064: syntax error — the statement no longer exists (MySQL 8.4+).
+            Err(Error::Server { code: 1064, .. }) => self.query("SHOW BINARY LOG STATUS").await,
+            other => other,
+        }
+    }
+
     /// Runs a text query and reads its whole result.
     ///
     /// # Errors
@@ -625,16 +639,22 @@ impl Connection {
     /// file was purged).
     pub async fn start_replication(&mut self, replica: &ReplicaOptions) -> Result<()> {
         // Tell the server we understand checksums (else it refuses to send checksummed events).
-        self.execute("SET @master_binlog_checksum = @@global.binlog_checksum")
-            .await?;
+        // MySQL 8.0.26+ also reads the `source_` spelling; setting both is harmless elsewhere.
+        self.execute(
+            "SET @master_binlog_checksum = @@global.binlog_checksum, \
+             @source_binlog_checksum = @@global.binlog_checksum",
+        )
+        .await?;
         if self.info.is_mariadb() {
             // 4 = MARIA_SLAVE_CAPABILITY_MINE: send MariaDB events (GTID, annotate, compressed).
             self.execute("SET @mariadb_slave_capability = 4").await?;
         }
         if !replica.heartbeat.is_zero() {
             let ns = replica.heartbeat.as_nanos();
-            self.execute(&format!("SET @master_heartbeat_period = {ns}"))
-                .await?;
+            self.execute(&format!(
+                "SET @master_heartbeat_period = {ns}, @source_heartbeat_period = {ns}"
+            ))
+            .await?;
             // No packet for three heartbeat periods: the connection is dead.
             self.read_timeout = Some(replica.heartbeat.saturating_mul(3));
         }
