@@ -79,6 +79,15 @@ impl MySqlGtidSet {
 
     /// Adds the inclusive interval `first..=last` of `sid`.
     pub fn add_interval(&mut self, sid: &str, first: u64, last: u64) {
+        // The common case, a source's next transaction: extend its last interval in place.
+        if first == last
+            && let Some(list) = self.sids.get_mut(sid)
+            && let Some(end) = list.last_mut()
+            && end.1.checked_add(1) == Some(first)
+        {
+            end.1 = first;
+            return;
+        }
         let (first, last) = if first <= last {
             (first, last)
         } else {
@@ -505,6 +514,17 @@ mod tests {
         );
         let tagged: MySqlGtidSet = format!("{U2}:tag_a:1-3").parse().unwrap();
         assert_eq!(tagged.to_string(), format!("{U2}:tag_a:1-3"));
+    }
+
+    #[test]
+    fn a_stream_of_next_transactions_stays_one_interval() {
+        let mut s = MySqlGtidSet::new();
+        for gno in 1..=1000 {
+            s.add(U2, gno);
+        }
+        s.add(U2, 1002);
+        s.add(U2, 1001);
+        assert_eq!(s.to_string(), format!("{U2}:1-1002"));
     }
 
     #[test]

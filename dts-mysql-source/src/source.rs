@@ -67,7 +67,7 @@ pub struct MySqlSourceConfig {
     pub heartbeat: Duration,
     /// Start incremental migration (and reconnect) from the checkpoint's GTID state instead of
     /// its file and offset: what a task needs after a failover to a server whose binlog files
-    /// are named differently. MariaDB sources only; off by default.
+    /// are named differently. Needs GTIDs (MariaDB; MySQL with `gtid_mode=ON`); off by default.
     pub resume_by_gtid: bool,
 }
 
@@ -113,7 +113,7 @@ fn now_ms() -> u64 {
 struct Start {
     tables: Vec<Arc<TableSchema>>,
     binlog: BinlogPosition,
-    /// The GTID state at `binlog` (MariaDB: `BINLOG_GTID_POS`).
+    /// The GTID state at `binlog` (MariaDB: `BINLOG_GTID_POS`; MySQL: `Executed_Gtid_Set`).
     gtid: Option<GtidSet>,
     charsets: catalog::Charsets,
 }
@@ -148,7 +148,17 @@ async fn begin(conn: &mut Connection, config: &MySqlSourceConfig) -> Result<Star
         let known = list.iter().next().is_some();
         known.then_some(GtidSet::MariaDb(list))
     } else {
-        None
+        // MySQL reports the executed GTID set with the position, in the same statement.
+        status
+            .first("Executed_Gtid_Set")
+            .map(|t| t.replace(['\n', '\r'], ""))
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| {
+                t.parse::<dts_core::MySqlGtidSet>()
+                    .map(GtidSet::MySql)
+                    .map_err(|e| Error::Protocol(format!("Executed_Gtid_Set {t:?}: {e}")))
+            })
+            .transpose()?
     };
     Ok(Start {
         tables,

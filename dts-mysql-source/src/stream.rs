@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dts_core::{
-    BinlogPosition, ChangeEvent, ChunkPositions, Ddl, GtidSet, MariaDbGtidList, Operation, Phase,
-    Position, SourceContext, TableId, TableSchema, Value,
+    BinlogPosition, ChangeEvent, ChunkPositions, Ddl, GtidSet, MariaDbGtidList, MySqlGtidSet,
+    Operation, Phase, Position, SourceContext, TableId, TableSchema, Value,
 };
 
 use crate::binlog::{
@@ -58,6 +58,9 @@ pub(crate) struct Streamer<'a> {
     /// The GTID state after the last finished transaction (MariaDB): where a reconnect resumes
     /// when resuming by GTID.
     committed_gtids: MariaDbGtidList,
+    /// The MySQL GTID set so far (GTID mode on), and after the last finished transaction.
+    mysql_gtids: MySqlGtidSet,
+    committed_mysql_gtids: MySqlGtidSet,
     /// Start (and reconnect) by GTID instead of file and offset.
     by_gtid: bool,
     /// Per table, changes before this position are already in its snapshot.
@@ -116,6 +119,8 @@ impl<'a> Streamer<'a> {
             skip_rows: 0,
             gtids: MariaDbGtidList::new(),
             committed_gtids: MariaDbGtidList::new(),
+            mysql_gtids: MySqlGtidSet::new(),
+            committed_mysql_gtids: MySqlGtidSet::new(),
             by_gtid: false,
             skip: HashMap::new(),
             chunk_skip: HashMap::new(),
@@ -151,9 +156,16 @@ impl<'a> Streamer<'a> {
     /// with `by_gtid`, the dump starts (and reconnects) from the GTID state instead of the file
     /// and offset — what a task needs after a failover to a server with other file names.
     pub(crate) fn with_gtid(mut self, gtid: Option<&GtidSet>, by_gtid: bool) -> Self {
-        if let Some(GtidSet::MariaDb(list)) = gtid {
-            self.gtids = list.clone();
-            self.committed_gtids = list.clone();
+        match gtid {
+            Some(GtidSet::MariaDb(list)) => {
+                self.gtids = list.clone();
+                self.committed_gtids = list.clone();
+            }
+            Some(GtidSet::MySql(set)) => {
+                self.mysql_gtids = set.clone();
+                self.committed_mysql_gtids = set.clone();
+            }
+            _ => {}
         }
         self.by_gtid = by_gtid;
         self
@@ -250,27 +262,21 @@ impl<'a> Streamer<'a> {
         } else {
             ChecksumAlg::Off
         });
-        let start = if self.by_gtid {
-            if self.flavor == Flavor::MySql {
-                return Err(Error::Config(
-                    "resume = \"gtid\" is built for MariaDB sources only (MySQL GTID sets are not \
-                     tracked yet); resume by position"
-                        .into(),
-                ));
-            }
-            if self.committed_gtids.iter().next().is_none() {
-                return Err(Error::Config(format!(
-                    "resume = \"gtid\" but no GTID state is known for {} (the checkpoint has none); \
-                     resume by position",
-                    self.resume
-                )));
-            }
-            BinlogStart::MariaDbGtid(self.committed_gtids.to_string())
-        } else {
+        let start = if !self.by_gtid {
             BinlogStart::Position {
                 file: self.resume.file.to_string(),
                 offset: self.resume.offset,
             }
+        } else if self.flavor == Flavor::MySql && !self.committed_mysql_gtids.is_empty() {
+            BinlogStart::MySqlGtid(self.committed_mysql_gtids.clone())
+        } else if self.flavor == Flavor::MariaDb && self.committed_gtids.iter().next().is_some() {
+            BinlogStart::MariaDbGtid(self.committed_gtids.to_string())
+        } else {
+            return Err(Error::Config(format!(
+                "resume = \"gtid\" but no GTID state is known for {} (GTID mode off, or the \
+                 checkpoint has none); resume by position",
+                self.resume
+            )));
         };
         conn.start_replication(&ReplicaOptions {
             server_id: self.server_id,
@@ -328,7 +334,14 @@ impl<'a> Streamer<'a> {
             }
             Event::Gtid(g) => {
                 self.tx.start.get_or_insert(here);
-                self.tx.gtid = Some(g.gtid_text().into());
+                let text = g.gtid_text();
+                if !g.anonymous
+                    && let Some((sid, _)) = text.rsplit_once(':')
+                    && let Ok(gno) = u64::try_from(g.gno)
+                {
+                    self.mysql_gtids.add(sid, gno);
+                }
+                self.tx.gtid = Some(text.into());
             }
             Event::Query(q) => {
                 let sql = String::from_utf8_lossy(&q.query);
@@ -469,8 +482,13 @@ impl<'a> Streamer<'a> {
     }
 
     fn position(&self, binlog: BinlogPosition) -> Position {
-        let gtid =
-            (self.gtids.iter().next().is_some()).then(|| GtidSet::MariaDb(self.gtids.clone()));
+        let gtid = if self.gtids.iter().next().is_some() {
+            Some(GtidSet::MariaDb(self.gtids.clone()))
+        } else if !self.mysql_gtids.is_empty() {
+            Some(GtidSet::MySql(self.mysql_gtids.clone()))
+        } else {
+            None
+        };
         // Keyless tables whose snapshot lies ahead: a task resuming here must still skip
         // their changes before it (sorted, so equal states give equal checkpoints).
         let mut skip: Vec<(TableId, BinlogPosition)> = self
@@ -509,6 +527,7 @@ impl<'a> Streamer<'a> {
         let ev = ev.with_checkpoint(self.position(pos.clone()));
         self.resume = pos;
         self.committed_gtids = self.gtids.clone();
+        self.committed_mysql_gtids = self.mysql_gtids.clone();
         self.tx = Tx::default();
         self.skip_rows = 0;
         Ok(self.cx.send(ev).await.is_ok())
