@@ -273,6 +273,20 @@ pub trait Sink: Send + 'static {
         record: SinkRecord,
     ) -> impl Future<Output = Result<Delivery, Self::Error>> + Send;
 
+    /// Enqueues `record` if that needs no waiting, else gives it back (the pipeline then calls
+    /// [`send`](Sink::send)). The fast path of a sink whose enqueue is usually immediate: no
+    /// future per record. The default gives every record back.
+    ///
+    /// # Errors
+    /// As [`send`](Sink::send): the record was refused.
+    #[allow(clippy::result_large_err)] // the record is handed back by value, not boxed
+    fn try_send(
+        &mut self,
+        record: SinkRecord,
+    ) -> Result<Result<Delivery, SinkRecord>, Self::Error> {
+        Ok(Err(record))
+    }
+
     /// Waits until every record sent so far is acknowledged or failed.
     fn flush(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
@@ -292,6 +306,13 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
         record: SinkRecord,
     ) -> impl Future<Output = Result<Delivery, Self::Error>> + Send {
         (**self).send(record)
+    }
+
+    fn try_send(
+        &mut self,
+        record: SinkRecord,
+    ) -> Result<Result<Delivery, SinkRecord>, Self::Error> {
+        (**self).try_send(record)
     }
 
     fn flush(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {

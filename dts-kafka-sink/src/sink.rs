@@ -269,41 +269,56 @@ impl Sink for KafkaSink {
         NonZeroU32::new(n).ok_or_else(|| Error::MissingTopic(topic.to_owned()))
     }
 
-    async fn send(&mut self, record: SinkRecord) -> Result<Delivery> {
+    async fn send(&mut self, mut record: SinkRecord) -> Result<Delivery> {
         if self.checked.elapsed() > PARTITION_RECHECK {
             self.recheck_partitions().await?;
         }
-        let partition = i32::try_from(record.partition)
-            .map_err(|_| Error::Config(format!("partition {} out of range", record.partition)))?;
-        let size = record.value.len() + record.key.as_ref().map_or(0, bytes::Bytes::len);
-        let seq = usize::try_from(record.seq)
-            .map_err(|_| Error::Config(format!("record number {} out of range", record.seq)))?;
         loop {
-            let mut br = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq)
-                .partition(partition)
-                .payload(&record.value[..]);
-            if let Some(k) = &record.key {
-                br = br.key(&k[..]);
-            }
-            if let Some(ts) = record.timestamp_ms {
-                br = br.timestamp(ts);
-            }
-            match self.producer.send(br) {
-                Ok(()) => return Ok(self.board.delivery(&record)),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    // Backpressure: wait for the queue to drain (the polling thread serves the
-                    // delivery reports), keep the record.
+            match self.try_send(record)? {
+                Ok(delivery) => return Ok(delivery),
+                Err(back) => {
+                    // Backpressure: the client queue is full; wait for it to drain (the polling
+                    // thread serves the delivery reports), keep the record.
+                    record = back;
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
-                Err((source, _)) => {
-                    return Err(produce_error(
-                        source,
-                        &record.topic,
-                        record.partition,
-                        record.key.as_deref(),
-                        size,
-                    ));
-                }
+            }
+        }
+    }
+
+    fn try_send(
+        &mut self,
+        record: SinkRecord,
+    ) -> Result<std::result::Result<Delivery, SinkRecord>> {
+        if self.checked.elapsed() > PARTITION_RECHECK {
+            // The partition check is asynchronous: let `send` do it.
+            return Ok(Err(record));
+        }
+        let partition = i32::try_from(record.partition)
+            .map_err(|_| Error::Config(format!("partition {} out of range", record.partition)))?;
+        let seq = usize::try_from(record.seq)
+            .map_err(|_| Error::Config(format!("record number {} out of range", record.seq)))?;
+        let mut br = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq)
+            .partition(partition)
+            .payload(&record.value[..]);
+        if let Some(k) = &record.key {
+            br = br.key(&k[..]);
+        }
+        if let Some(ts) = record.timestamp_ms {
+            br = br.timestamp(ts);
+        }
+        match self.producer.send(br) {
+            Ok(()) => Ok(Ok(self.board.delivery(&record))),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => Ok(Err(record)),
+            Err((source, _)) => {
+                let size = record.value.len() + record.key.as_ref().map_or(0, bytes::Bytes::len);
+                Err(produce_error(
+                    source,
+                    &record.topic,
+                    record.partition,
+                    record.key.as_deref(),
+                    size,
+                ))
             }
         }
     }

@@ -47,6 +47,7 @@ pub(crate) trait DynSink: Send {
         topic: &'a str,
     ) -> BoxFuture<'a, Result<NonZeroU32, BoxError>>;
     fn send(&mut self, record: SinkRecord) -> BoxFuture<'_, Result<Delivery, BoxError>>;
+    fn try_send(&mut self, record: SinkRecord) -> Result<Result<Delivery, SinkRecord>, BoxError>;
     fn flush(&mut self) -> BoxFuture<'_, Result<(), BoxError>>;
 }
 
@@ -59,6 +60,9 @@ impl<S: Sink> DynSink for S {
     }
     fn send(&mut self, record: SinkRecord) -> BoxFuture<'_, Result<Delivery, BoxError>> {
         Box::pin(async move { Sink::send(self, record).await.map_err(Into::into) })
+    }
+    fn try_send(&mut self, record: SinkRecord) -> Result<Result<Delivery, SinkRecord>, BoxError> {
+        Sink::try_send(self, record).map_err(Into::into)
     }
     fn flush(&mut self) -> BoxFuture<'_, Result<(), BoxError>> {
         Box::pin(async move { Sink::flush(self).await.map_err(Into::into) })

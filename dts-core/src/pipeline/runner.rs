@@ -469,10 +469,15 @@ impl SinkStage {
             seq,
         };
         drop(event);
-        let delivery = self.sink.send(record).await.map_err(|source| Error::Sink {
+        let sink_error = |source| Error::Sink {
             what: origin.to_string(),
             source,
-        })?;
+        };
+        let delivery = match self.sink.try_send(record).map_err(sink_error)? {
+            Ok(delivery) => delivery,
+            // The sink would have to wait: the asynchronous path.
+            Err(record) => self.sink.send(record).await.map_err(sink_error)?,
+        };
         self.records += 1;
         meta.origin = Some(origin);
         let pushed = self.tracker.push(meta);
