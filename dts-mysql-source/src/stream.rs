@@ -27,6 +27,9 @@ use crate::error::{Error, Result};
 use crate::protocol::{BinlogStart, ConnectOptions, Connection, ReplicaOptions, StreamItem};
 use crate::schema::{Dialect, Flavor, SchemaHistory, TableChange};
 
+/// Row events buffered before they are handed to the pipeline together.
+const ROW_BURST: usize = 256;
+
 /// The part of a transaction seen so far.
 #[derive(Debug, Default)]
 struct Tx {
@@ -70,6 +73,9 @@ pub(crate) struct Streamer<'a> {
     chunk_skip: HashMap<TableId, ChunkSkip>,
     /// `chunk_skip` as checkpoints carry it (rebuilt when an entry is dropped).
     chunk_skip_saved: Option<Arc<Vec<ChunkPositions>>>,
+    /// Row events not yet handed to the pipeline: sent in bursts (at 256, and before anything
+    /// else is sent, e.g. the transaction's commit), so the consumer wakes once per burst.
+    out: Vec<ChangeEvent>,
     /// The selected tables' definitions, saved with every checkpoint.
     definitions: Arc<Vec<TableSchema>>,
 }
@@ -125,6 +131,7 @@ impl<'a> Streamer<'a> {
             skip: HashMap::new(),
             chunk_skip: HashMap::new(),
             chunk_skip_saved: None,
+            out: Vec::with_capacity(ROW_BURST),
             definitions: Arc::new(Vec::new()),
         }
     }
@@ -457,10 +464,16 @@ impl<'a> Streamer<'a> {
                     out.server_id = h.server_id;
                     out.thread_id = self.tx.thread_id;
                     out.read_ts_ms = read_ts_ms;
-                    if self.cx.send(out).await.is_err() {
-                        return Ok(false);
-                    }
+                    // Counted as sent: a buffered row is sent before anything after it.
+                    self.out.push(out);
                     self.tx.rows_sent += 1;
+                    if self.out.len() >= ROW_BURST {
+                        for ev in self.out.drain(..) {
+                            if self.cx.send(ev).await.is_err() {
+                                return Ok(false);
+                            }
+                        }
+                    }
                 }
             }
             Event::Xid { .. } => return self.commit(end, h.timestamp).await,
@@ -472,7 +485,7 @@ impl<'a> Streamer<'a> {
                     self.resume = pos.clone();
                     hb = hb.with_checkpoint(self.position(pos));
                 }
-                if self.cx.send(hb).await.is_err() {
+                if !self.flush().await || self.cx.send(hb).await.is_err() {
                     return Ok(false);
                 }
             }
@@ -530,7 +543,19 @@ impl<'a> Streamer<'a> {
         self.committed_mysql_gtids = self.mysql_gtids.clone();
         self.tx = Tx::default();
         self.skip_rows = 0;
-        Ok(self.cx.send(ev).await.is_ok())
+        Ok(self.flush().await && self.cx.send(ev).await.is_ok())
+    }
+
+    /// Sends the buffered row events; `false` when the pipeline closed.
+    async fn flush(&mut self) -> bool {
+        let mut out = std::mem::take(&mut self.out);
+        for ev in out.drain(..) {
+            if self.cx.send(ev).await.is_err() {
+                return false;
+            }
+        }
+        self.out = out;
+        true
     }
 
     fn map_table(&mut self, map: &Arc<TableMapEvent>, here: &BinlogPosition) -> Result<()> {
@@ -610,7 +635,7 @@ impl<'a> Streamer<'a> {
         ev.table = table.as_ref().and_then(|t| self.history.get(t).cloned());
         ev.gtid = self.tx.gtid.clone();
         ev.read_ts_ms = now_ms();
-        Ok(self.cx.send(ev).await.is_ok())
+        Ok(self.flush().await && self.cx.send(ev).await.is_ok())
     }
 }
 
