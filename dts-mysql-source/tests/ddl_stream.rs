@@ -3,13 +3,15 @@
 //! a table created later under a `db.*` selection is followed too.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
 use bytes::Bytes;
-use dts_core::{CancellationToken, ChangeEvent, Operation, Source, SourceContext, Value};
-use dts_mysql_source::protocol::{ConnectOptions, Connection};
-use dts_mysql_source::{MySqlSource, MySqlSourceConfig};
+use common::{SourceRun, admin, dts_user, fresh_database};
+use dts_core::{ChangeEvent, Operation, Value};
+use dts_mysql_source::MySqlSourceConfig;
+use dts_mysql_source::protocol::Connection;
 
 fn by_name<'a>(ev: &'a ChangeEvent, name: &str) -> &'a Value {
     let table = ev.table.as_ref().unwrap();
@@ -22,41 +24,19 @@ fn by_name<'a>(ev: &'a ChangeEvent, name: &str) -> &'a Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_keep_their_column_names_across_add_drop_and_reorder() {
     let db = format!("dts_ddl_{}", std::process::id());
-    let mut a = Connection::connect(
-        &ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap(),
+    let mut a = Connection::connect(&admin()).await.unwrap();
+    fresh_database(
+        &mut a,
+        &db,
+        &[format!(
+            "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))"
+        )],
     )
-    .await
-    .unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))"),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
-    let mut config = MySqlSourceConfig::new(
-        ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap(),
-        54_300,
-        vec![format!("{db}.*")],
-    );
+    .await;
+    let mut config = MySqlSourceConfig::new(dts_user(), 54_300, vec![format!("{db}.*")]);
     config.full_migration = false;
     config.heartbeat = Duration::from_millis(200);
-    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let collector = {
-        let events = events.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                events.lock().unwrap().push(ev);
-            }
-        })
-    };
-    let shutdown = CancellationToken::new();
-    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
-        tx,
-        shutdown.clone(),
-        None,
-    )));
+    let run = SourceRun::start(config, None);
     // Wait for the stream to start (schema DDL event sent, then incremental phase).
     tokio::time::sleep(Duration::from_millis(500)).await;
     for sql in [
@@ -74,23 +54,12 @@ async fn rows_keep_their_column_names_across_add_drop_and_reorder() {
     ] {
         a.execute(&sql).await.unwrap();
     }
-    for _ in 0..400 {
-        if events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.op == Operation::Insert)
-            .count()
-            >= 6
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    shutdown.cancel();
-    source.await.unwrap().unwrap();
-    collector.await.unwrap();
-    let events = std::mem::take(&mut *events.lock().unwrap());
+    run.wait_until(Duration::from_secs(20), |e| {
+        e.iter().filter(|e| e.op == Operation::Insert).count() >= 6
+    })
+    .await;
+    let (events, result) = run.stop().await;
+    result.unwrap();
     let inserts: Vec<&ChangeEvent> = events
         .iter()
         .filter(|e| e.op == Operation::Insert)
@@ -151,69 +120,31 @@ async fn rows_keep_their_column_names_across_add_drop_and_reorder() {
     a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
 }
 
-/// Runs a source until `n` inserts arrived (or 5 s), then stops it.
+/// Runs a source until `n` inserts arrived (or 20 s), then stops it.
 async fn run_until(
     config: MySqlSourceConfig,
     resume: Option<dts_core::Checkpoint>,
     n: usize,
 ) -> (Vec<ChangeEvent>, Result<(), dts_mysql_source::Error>) {
-    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let collector = {
-        let events = events.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                events.lock().unwrap().push(ev);
-            }
-        })
-    };
-    let shutdown = CancellationToken::new();
-    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
-        tx,
-        shutdown.clone(),
-        resume,
-    )));
-    for _ in 0..400 {
-        if events
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.op == Operation::Insert)
-            .count()
-            >= n
-            || source.is_finished()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    shutdown.cancel();
-    let result = source.await.unwrap();
-    collector.await.unwrap();
-    let events = std::mem::take(&mut *events.lock().unwrap());
-    (events, result)
+    let run = SourceRun::start(config, resume);
+    run.wait_until(Duration::from_secs(20), |e| {
+        e.iter().filter(|e| e.op == Operation::Insert).count() >= n
+    })
+    .await;
+    run.stop().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_before_a_ddl_decodes_with_the_definitions_saved_in_the_checkpoint() {
     let db = format!("dts_ddl_resume_{}", std::process::id());
-    let mut a = Connection::connect(
-        &ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap(),
+    let mut a = Connection::connect(&admin()).await.unwrap();
+    fresh_database(
+        &mut a,
+        &db,
+        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")],
     )
-    .await
-    .unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)"),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
-    let mut config = MySqlSourceConfig::new(
-        ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap(),
-        54_310,
-        vec![format!("{db}.t")],
-    );
+    .await;
+    let mut config = MySqlSourceConfig::new(dts_user(), 54_310, vec![format!("{db}.t")]);
     config.full_migration = false;
     config.schema_migration = false;
     config.heartbeat = Duration::from_millis(200);
