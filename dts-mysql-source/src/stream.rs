@@ -35,9 +35,19 @@ const ROW_BURST: usize = 256;
 struct Tx {
     start: Option<BinlogPosition>,
     gtid: Option<Arc<str>>,
+    /// This transaction's GTID, added to the GTID state when it commits (so the state is always
+    /// that of the last finished transaction: checkpoints and GTID reconnects use it as is).
+    pending_gtid: Option<PendingGtid>,
     thread_id: Option<u32>,
     /// Row events sent for this transaction (to skip after a reconnect).
     rows_sent: u64,
+}
+
+#[derive(Debug)]
+enum PendingGtid {
+    MariaDb(dts_core::MariaDbGtid),
+    /// Source id (`uuid` or `uuid:tag`) and transaction number.
+    MySql(String, u64),
 }
 
 /// Streams the binlog of the selected tables into `cx`.
@@ -58,12 +68,8 @@ pub(crate) struct Streamer<'a> {
     tx: Tx,
     skip_rows: u64,
     gtids: MariaDbGtidList,
-    /// The GTID state after the last finished transaction (MariaDB): where a reconnect resumes
-    /// when resuming by GTID.
-    committed_gtids: MariaDbGtidList,
-    /// The MySQL GTID set so far (GTID mode on), and after the last finished transaction.
+    /// The MySQL GTID set after the last finished transaction (GTID mode on).
     mysql_gtids: MySqlGtidSet,
-    committed_mysql_gtids: MySqlGtidSet,
     /// Start (and reconnect) by GTID instead of file and offset.
     by_gtid: bool,
     /// Per table, changes before this position are already in its snapshot.
@@ -124,9 +130,7 @@ impl<'a> Streamer<'a> {
             tx: Tx::default(),
             skip_rows: 0,
             gtids: MariaDbGtidList::new(),
-            committed_gtids: MariaDbGtidList::new(),
             mysql_gtids: MySqlGtidSet::new(),
-            committed_mysql_gtids: MySqlGtidSet::new(),
             by_gtid: false,
             skip: HashMap::new(),
             chunk_skip: HashMap::new(),
@@ -166,11 +170,9 @@ impl<'a> Streamer<'a> {
         match gtid {
             Some(GtidSet::MariaDb(list)) => {
                 self.gtids = list.clone();
-                self.committed_gtids = list.clone();
             }
             Some(GtidSet::MySql(set)) => {
                 self.mysql_gtids = set.clone();
-                self.committed_mysql_gtids = set.clone();
             }
             _ => {}
         }
@@ -274,10 +276,10 @@ impl<'a> Streamer<'a> {
                 file: self.resume.file.to_string(),
                 offset: self.resume.offset,
             }
-        } else if self.flavor == Flavor::MySql && !self.committed_mysql_gtids.is_empty() {
-            BinlogStart::MySqlGtid(self.committed_mysql_gtids.clone())
-        } else if self.flavor == Flavor::MariaDb && self.committed_gtids.iter().next().is_some() {
-            BinlogStart::MariaDbGtid(self.committed_gtids.to_string())
+        } else if self.flavor == Flavor::MySql && !self.mysql_gtids.is_empty() {
+            BinlogStart::MySqlGtid(self.mysql_gtids.clone())
+        } else if self.flavor == Flavor::MariaDb && self.gtids.iter().next().is_some() {
+            BinlogStart::MariaDbGtid(self.gtids.to_string())
         } else {
             return Err(Error::Config(format!(
                 "resume = \"gtid\" but no GTID state is known for {} (GTID mode off, or the \
@@ -335,7 +337,7 @@ impl<'a> Streamer<'a> {
                 }
             }
             Event::MariaGtid(g) => {
-                self.gtids.update(g.gtid);
+                self.tx.pending_gtid = Some(PendingGtid::MariaDb(g.gtid));
                 self.tx.start.get_or_insert(here);
                 self.tx.gtid = Some(g.gtid.to_string().into());
             }
@@ -346,7 +348,7 @@ impl<'a> Streamer<'a> {
                     && let Some((sid, _)) = text.rsplit_once(':')
                     && let Ok(gno) = u64::try_from(g.gno)
                 {
-                    self.mysql_gtids.add(sid, gno);
+                    self.tx.pending_gtid = Some(PendingGtid::MySql(sid.to_owned(), gno));
                 }
                 self.tx.gtid = Some(text.into());
             }
@@ -537,10 +539,13 @@ impl<'a> Streamer<'a> {
             .with_source_ts_ms(u64::from(timestamp) * 1000);
         ev.gtid = self.tx.gtid.clone();
         ev.safe_position = self.tx.start.clone();
+        match self.tx.pending_gtid.take() {
+            Some(PendingGtid::MariaDb(g)) => self.gtids.update(g),
+            Some(PendingGtid::MySql(sid, gno)) => self.mysql_gtids.add(&sid, gno),
+            None => {}
+        }
         let ev = ev.with_checkpoint(self.position(pos.clone()));
         self.resume = pos;
-        self.committed_gtids = self.gtids.clone();
-        self.committed_mysql_gtids = self.mysql_gtids.clone();
         self.tx = Tx::default();
         self.skip_rows = 0;
         Ok(self.flush().await && self.cx.send(ev).await.is_ok())

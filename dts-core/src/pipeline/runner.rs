@@ -345,7 +345,8 @@ impl SinkStage {
                     match self.send(encoded).await? {
                         None => {}
                         Some((seq, DeliveryInner::Ready(outcome))) => {
-                            let outcome = outcome.unwrap_or(Ok(()));
+                            let outcome =
+                                outcome.unwrap_or_else(|| Err("delivery already consumed".into()));
                             self.acknowledge(seq, outcome)?;
                         }
                         Some((seq, DeliveryInner::Future(fut))) => {
