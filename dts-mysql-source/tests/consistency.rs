@@ -4,21 +4,18 @@
 //! transactions running during the snapshot.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::too_many_lines)]
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::{SourceRun, admin};
 use dts_core::{
-    BinlogPosition, CancellationToken, ChangeEvent, Checkpoint, Operation, Position, Source,
-    SourceContext, TableId, Value,
+    BinlogPosition, CancellationToken, ChangeEvent, Checkpoint, Operation, Position, TableId, Value,
 };
+use dts_mysql_source::MySqlSourceConfig;
 use dts_mysql_source::protocol::{ConnectOptions, Connection};
 use dts_mysql_source::snapshot::SnapshotOptions;
-use dts_mysql_source::{MySqlSource, MySqlSourceConfig};
-
-fn admin() -> ConnectOptions {
-    ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap()
-}
 
 fn int(v: &Value) -> i64 {
     match v {
@@ -105,6 +102,20 @@ async fn writer(db: String, stop: CancellationToken) -> u64 {
         ops += 1;
     }
     ops
+}
+
+/// Whether a binlog checkpoint at or past `end` was sent.
+fn passed(events: &[ChangeEvent], end: &BinlogPosition) -> bool {
+    events
+        .iter()
+        .rev()
+        .filter_map(|e| e.checkpoint.as_deref())
+        .any(|p| match p {
+            Position::Binlog { binlog, .. } => binlog
+                .cmp_in_stream(end)
+                .is_some_and(std::cmp::Ordering::is_ge),
+            _ => false,
+        })
 }
 
 /// Replays row events: keyed tables per key, the keyless one as a multiset.
@@ -248,35 +259,22 @@ async fn snapshot_with_concurrent_writes_then_binlog_replays_to_the_source_state
         ..SnapshotOptions::default()
     };
     config.heartbeat = Duration::from_millis(200);
-    let events: Arc<Mutex<Vec<ChangeEvent>>> = Arc::default();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let collector = {
-        let events = events.clone();
-        tokio::spawn(async move {
-            while let Some(ev) = rx.recv().await {
-                events.lock().unwrap().push(ev);
-            }
-        })
-    };
-    let shutdown = CancellationToken::new();
-    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
-        tx,
-        shutdown.clone(),
-        None,
-    )));
+    let run = SourceRun::start(config, None);
 
     // Writes run during the whole snapshot and a little beyond.
     loop {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let snapshot_done = events
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|e| e.op == Operation::Insert || e.op == Operation::Commit);
+        let snapshot_done = run.with_events(|e| {
+            e.iter()
+                .any(|e| e.op == Operation::Insert || e.op == Operation::Commit)
+        });
         if snapshot_done {
             break;
         }
-        assert!(!source.is_finished(), "source ended: {:?}", source.await);
+        if run.is_finished() {
+            let (_, result) = run.stop().await;
+            panic!("source ended: {result:?}");
+        }
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop_writes.cancel();
@@ -288,29 +286,10 @@ async fn snapshot_with_concurrent_writes_then_binlog_replays_to_the_source_state
         status.first("File").unwrap(),
         status.first("Position").unwrap().parse().unwrap(),
     );
-    for _ in 0..300 {
-        let reached = events
-            .lock()
-            .unwrap()
-            .iter()
-            .rev()
-            .filter_map(|e| e.checkpoint.as_deref())
-            .any(|p| match p {
-                Position::Binlog { binlog, .. } => binlog
-                    .cmp_in_stream(&end)
-                    .is_some_and(std::cmp::Ordering::is_ge),
-                _ => false,
-            });
-        if reached {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    shutdown.cancel();
-    source.await.unwrap().unwrap();
-    collector.await.unwrap();
-
-    let events = std::mem::take(&mut *events.lock().unwrap());
+    run.wait_until(Duration::from_secs(30), |e| passed(e, &end))
+        .await;
+    let (events, result) = run.stop().await;
+    result.unwrap();
     let replayed = replay(&events);
     let actual = select(&mut a, &db).await;
     for table in ["single", "composite", "keyless"] {
@@ -390,25 +369,14 @@ async fn snapshot_with_concurrent_writes_then_binlog_replays_to_the_source_state
         vec![format!("{db}.*")],
     );
     config.heartbeat = Duration::from_millis(200);
-    let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
-    let shutdown = CancellationToken::new();
-    let source = tokio::spawn(MySqlSource::new(config).run(SourceContext::detached(
-        tx,
-        shutdown.clone(),
-        Some(Checkpoint::new(resume.clone(), 1)),
-    )));
+    let second = SourceRun::start(config, Some(Checkpoint::new(resume.clone(), 1)));
+    second
+        .wait_until(Duration::from_secs(60), |e| passed(e, &end))
+        .await;
+    let (more, result) = second.stop().await;
+    result.unwrap();
     let mut resumed = events[..=cut].to_vec();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while let Ok(Some(ev)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        let passed = matches!(ev.checkpoint.as_deref(), Some(Position::Binlog { binlog, .. })
-            if binlog.cmp_in_stream(&end).is_some_and(std::cmp::Ordering::is_ge));
-        resumed.push(ev);
-        if passed {
-            break;
-        }
-    }
-    shutdown.cancel();
-    source.await.unwrap().unwrap();
+    resumed.extend(more);
     let (bad, violations) = strict_violations(&resumed);
     assert!(
         violations == 0,

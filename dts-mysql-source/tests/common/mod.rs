@@ -70,6 +70,11 @@ impl SourceRun {
         f(&self.events.lock().unwrap())
     }
 
+    /// Whether the source ended (finished or failed) on its own.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.source.is_finished()
+    }
+
     /// The number of `INSERT` events received so far.
     pub(crate) fn inserts(&self) -> usize {
         self.with_events(|e| e.iter().filter(|e| e.op == Operation::Insert).count())
