@@ -696,11 +696,20 @@ impl ChunkSkip {
     /// Whether the snapshot already holds the effect of a change at `here` to `row`, whose
     /// chunk key is at column indexes `key` (of the definition in force at `here`).
     fn holds(&self, key: &[usize], row: &[Value], here: &BinlogPosition) -> bool {
-        let Some(k) = int_key(key.iter().map(|&i| row.get(i).cloned())) else {
-            return false;
+        // The key's integers, read in place (this runs per row while skips are pending).
+        let part = |i: &usize| match row.get(*i) {
+            Some(Value::Int(v)) => Some(i128::from(*v)),
+            Some(Value::UInt(v)) => Some(i128::from(*v)),
+            _ => None,
         };
+        if key.iter().any(|i| part(i).is_none()) {
+            return false;
+        }
+        let k = key.iter().filter_map(part);
         // Chunk i covers (bounds[i-1], bounds[i]]: the first boundary not below the key.
-        let chunk = self.bounds.partition_point(|b| *b < k);
+        let chunk = self
+            .bounds
+            .partition_point(|b| b.iter().copied().cmp(k.clone()) == std::cmp::Ordering::Less);
         self.positions
             .positions
             .get(chunk)
