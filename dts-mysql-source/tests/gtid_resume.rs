@@ -124,3 +124,89 @@ async fn a_checkpoint_resumes_by_gtid_when_its_binlog_file_is_not_on_the_server(
     assert!(binlog.file.starts_with("mysql-bin."), "{binlog}");
     a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
 }
+
+/// A fresh task's GTID state — read at its start position while other sessions commit in two
+/// GTID domains, then carried along the stream — is at every checkpoint exactly the server's
+/// own `BINLOG_GTID_POS` of that checkpoint's position. (The start state comes from
+/// `@@gtid_binlog_pos` when the binlog did not move while it was read, else from
+/// `BINLOG_GTID_POS`; the concurrent writers make both happen across the repetitions.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_checkpoint_carries_the_servers_gtid_state_at_its_position() {
+    let db = format!("dts_gtid_state_{}", std::process::id());
+    let mut a = Connection::connect(&admin()).await.unwrap();
+    fresh_database(
+        &mut a,
+        &db,
+        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")],
+    )
+    .await;
+    let stop = dts_core::CancellationToken::new();
+    let writers: Vec<_> = [0u32, 7]
+        .into_iter()
+        .map(|domain| {
+            let (db, stop) = (db.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut w = Connection::connect(&admin()).await.unwrap();
+                w.execute(&format!("SET SESSION gtid_domain_id = {domain}"))
+                    .await
+                    .unwrap();
+                let mut i = i64::from(domain) * 1_000_000;
+                while !stop.is_cancelled() {
+                    w.execute(&format!("INSERT INTO {db}.t VALUES ({i})"))
+                        .await
+                        .unwrap();
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for round in 0..4u32 {
+        let run = SourceRun::start(config(&db, 54_510 + round, false), None);
+        run.wait_until(WAIT, |e| inserted(e).len() >= 200).await;
+        let (events, result) = run.stop().await;
+        result.unwrap();
+        let checkpoints: Vec<_> = events
+            .iter()
+            .filter_map(|e| e.checkpoint.as_deref())
+            .collect();
+        assert!(checkpoints.len() >= 100, "{}", checkpoints.len());
+        // The first checkpoint is the start: where the stream begins, with its state.
+        let Position::Snapshot(start) = checkpoints[0] else {
+            panic!("{:?}", checkpoints[0])
+        };
+        let start = (
+            start.binlog_start.clone().unwrap(),
+            start.gtid_start.clone(),
+        );
+        let streamed = checkpoints.iter().skip(1).step_by(17).map(|p| match p {
+            Position::Binlog { binlog, gtid, .. } => (binlog.clone(), gtid.clone()),
+            other => panic!("{other:?}"),
+        });
+        for (binlog, gtid) in std::iter::once(start).chain(streamed) {
+            let server = a
+                .query(&format!(
+                    "SELECT BINLOG_GTID_POS('{}', {}) AS g",
+                    binlog.file, binlog.offset
+                ))
+                .await
+                .unwrap()
+                .first("g")
+                .unwrap_or_default();
+            let ours = match &gtid {
+                Some(GtidSet::MariaDb(list)) => list.to_string(),
+                other => panic!("round {round}: {other:?}"),
+            };
+            let sorted = |s: &str| {
+                let mut v: Vec<String> = s.split(',').map(str::to_owned).collect();
+                v.sort();
+                v
+            };
+            assert_eq!(sorted(&ours), sorted(&server), "round {round} at {binlog}");
+        }
+    }
+    stop.cancel();
+    for w in writers {
+        w.await.unwrap();
+    }
+    a.execute(&format!("DROP DATABASE {db}")).await.unwrap();
+}
