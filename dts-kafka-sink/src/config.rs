@@ -128,6 +128,10 @@ pub struct KafkaSinkConfig {
     pub message_max_bytes: u64,
     /// How long to wait for metadata, flushes and topic creation.
     pub timeout: Duration,
+    /// How often the partition counts of the topics in use are read again while records are
+    /// sent: a changed count stops the task (DTS forbids changing it; records of one key would
+    /// land in another partition).
+    pub partition_recheck: Duration,
     /// Any other librdkafka option, passed as is (wins over the settings above).
     pub client_options: BTreeMap<String, String>,
 }
@@ -149,6 +153,7 @@ impl KafkaSinkConfig {
             queue_max_messages: 100_000,
             message_max_bytes: 1_000_000,
             timeout: Duration::from_secs(30),
+            partition_recheck: Duration::from_secs(30),
             client_options: BTreeMap::new(),
         }
     }

@@ -17,9 +17,6 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use crate::config::KafkaSinkConfig;
 use crate::error::{Error, Result};
 
-/// How often partition counts are re-read to detect a change (DTS forbids changing them).
-const PARTITION_RECHECK: Duration = Duration::from_secs(30);
-
 /// Produces records to Kafka; see [`KafkaSinkConfig`] for the settings.
 ///
 /// - `send` enqueues; when the client queue is full it waits and retries, so the pipeline stops
@@ -270,7 +267,7 @@ impl Sink for KafkaSink {
     }
 
     async fn send(&mut self, mut record: SinkRecord) -> Result<Delivery> {
-        if self.checked.elapsed() > PARTITION_RECHECK {
+        if self.checked.elapsed() > self.config.partition_recheck {
             self.recheck_partitions().await?;
         }
         loop {
@@ -290,7 +287,7 @@ impl Sink for KafkaSink {
         &mut self,
         record: SinkRecord,
     ) -> Result<std::result::Result<Delivery, SinkRecord>> {
-        if self.checked.elapsed() > PARTITION_RECHECK {
+        if self.checked.elapsed() > self.config.partition_recheck {
             // The partition check is asynchronous: let `send` do it.
             return Ok(Err(record));
         }

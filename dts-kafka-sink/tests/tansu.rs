@@ -96,3 +96,70 @@ async fn topics_and_a_pipeline_on_a_real_broker() {
     ids.dedup();
     assert_eq!(ids.len(), 50, "every record once");
 }
+
+/// A topic whose partition count changes while records are produced stops the sink with an
+/// error naming the topic and both counts (the topic is deleted and created again with 3
+/// partitions instead of 2: tansu has no CreatePartitions).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_partition_count_stops_the_sink() {
+    use dts_core::{Origin, SinkRecord};
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+
+    let servers = dts_test_utils::kafka_bootstrap();
+    let topic = format!("dts-repartition-{}", std::process::id());
+    let mut config = KafkaSinkConfig::new(servers.as_str());
+    config.partition_recheck = Duration::from_millis(200);
+    let mut sink = KafkaSink::new(config).unwrap();
+    sink.ensure_topics(std::slice::from_ref(&topic), Some((2, 1)))
+        .await
+        .unwrap();
+    assert_eq!(sink.partition_count(&topic).await.unwrap().get(), 2);
+    let record = |seq: u64| SinkRecord {
+        topic: topic.as_str().into(),
+        partition: u32::try_from(seq % 2).unwrap(),
+        key: Some(Bytes::from(format!("k{seq}"))),
+        value: Bytes::from_static(b"v"),
+        timestamp_ms: None,
+        origin: Origin {
+            op: dts_core::Operation::Insert,
+            table: None,
+            position: None,
+        },
+        seq,
+    };
+    sink.send(record(0)).await.unwrap().await.unwrap();
+
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &servers)
+        .create()
+        .unwrap();
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    admin.delete_topics(&[&topic], &opts).await.unwrap();
+    let new = NewTopic::new(&topic, 3, TopicReplication::Fixed(1));
+    admin.create_topics([&new], &opts).await.unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let err = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no error 20 s after the partition count changed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match sink.send(record(1)).await {
+            Ok(delivery) => delivery.await.unwrap(),
+            Err(e) => break e,
+        }
+    };
+    match &err {
+        Error::PartitionsChanged { topic: t, was, now } => {
+            assert_eq!((t.as_str(), *was, *now), (topic.as_str(), 2, 3), "{err}");
+        }
+        other => panic!("{other}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&topic) && text.contains('2') && text.contains('3'),
+        "{text}"
+    );
+}
