@@ -26,6 +26,17 @@ pub enum Error {
         #[source]
         source: Box<KafkaError>,
     },
+    /// The brokers refused the connection: authentication failed or TLS could not be
+    /// established (librdkafka's own reason, which never contains the password).
+    #[error(
+        "the Kafka brokers {servers} refused the client: {reason} (check security_protocol, sasl_mechanism, username, password and ssl_ca_location)"
+    )]
+    Refused {
+        /// Bootstrap servers.
+        servers: String,
+        /// librdkafka's reason.
+        reason: String,
+    },
     /// A topic does not exist and is not to be created.
     #[error("topic {0:?} does not exist (create it, or set create_topics = true)")]
     MissingTopic(String),

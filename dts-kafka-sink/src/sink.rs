@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use dts_core::{AckBoard, Delivery, Sink, SinkRecord};
 use rdkafka::ClientContext;
@@ -55,6 +55,7 @@ impl KafkaSink {
             .client_config()?
             .create_with_context(DeliveryContext {
                 board: board.clone(),
+                refused: Mutex::new(None),
             })
             .map_err(|e| Error::Client(Box::new(e)))?;
         Ok(Self {
@@ -66,16 +67,47 @@ impl KafkaSink {
         })
     }
 
+    /// The topic's partition count, or `None` when it does not exist. Asks in slices of a
+    /// second so that a refused connection (authentication, TLS) fails at once with its reason
+    /// instead of after the whole timeout.
     fn metadata_partitions(&self, topic: &str) -> Result<Option<u32>> {
-        let md = self
-            .producer
-            .client()
-            .fetch_metadata(Some(topic), self.config.timeout)
-            .map_err(|source| Error::Metadata {
-                what: format!("topic {topic:?}"),
-                servers: self.config.bootstrap_servers.clone(),
-                source: Box::new(source),
-            })?;
+        let deadline = Instant::now() + self.config.timeout;
+        let md = loop {
+            let slice = deadline
+                .saturating_duration_since(Instant::now())
+                .min(Duration::from_secs(1));
+            match self.producer.client().fetch_metadata(Some(topic), slice) {
+                Ok(md) => {
+                    // Connected: an earlier refusal is over.
+                    self.producer.context().clear_refusal();
+                    break md;
+                }
+                Err(source) => {
+                    let refused = self.producer.context().refused();
+                    if let Some(reason) = refused.clone()
+                        && self.producer.context().fatal_refusal()
+                    {
+                        return Err(Error::Refused {
+                            servers: self.config.bootstrap_servers.clone(),
+                            reason,
+                        });
+                    }
+                    if Instant::now() >= deadline {
+                        return Err(match refused {
+                            Some(reason) => Error::Refused {
+                                servers: self.config.bootstrap_servers.clone(),
+                                reason,
+                            },
+                            None => Error::Metadata {
+                                what: format!("topic {topic:?}"),
+                                servers: self.config.bootstrap_servers.clone(),
+                                source: Box::new(source),
+                            },
+                        });
+                    }
+                }
+            }
+        };
         let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
             return Ok(None);
         };
@@ -206,12 +238,53 @@ fn key_text(key: Option<&[u8]>) -> String {
     )
 }
 
-/// The producer's context: reports every record's outcome to the sink's [`AckBoard`].
+/// The producer's context: reports every record's outcome to the sink's [`AckBoard`], and
+/// keeps the last reason the brokers refused the connection.
 pub(crate) struct DeliveryContext {
     board: AckBoard,
+    /// The last authentication or TLS failure librdkafka reported, and whether retrying
+    /// cannot help (authentication refused, certificate not trusted).
+    refused: Mutex<Option<(String, bool)>>,
 }
 
-impl ClientContext for DeliveryContext {}
+impl DeliveryContext {
+    fn refused(&self) -> Option<String> {
+        self.refused
+            .lock()
+            .ok()
+            .and_then(|r| r.as_ref().map(|(reason, _)| reason.clone()))
+    }
+
+    fn clear_refusal(&self) {
+        if let Ok(mut r) = self.refused.lock() {
+            *r = None;
+        }
+    }
+
+    fn fatal_refusal(&self) -> bool {
+        self.refused
+            .lock()
+            .is_ok_and(|r| r.as_ref().is_some_and(|&(_, fatal)| fatal))
+    }
+}
+
+impl ClientContext for DeliveryContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        let authentication = matches!(
+            code,
+            Some(RDKafkaErrorCode::Authentication | RDKafkaErrorCode::SaslAuthenticationFailed)
+        );
+        let tls = reason.contains("SSL handshake failed");
+        if authentication || tls {
+            let fatal = authentication || reason.contains("certificate verify failed");
+            if let Ok(mut r) = self.refused.lock() {
+                *r = Some((reason.to_owned(), fatal));
+            }
+        }
+        tracing::warn!(error = %error, reason, "Kafka client error");
+    }
+}
 
 impl ProducerContext for DeliveryContext {
     /// The record's sequence number ([`SinkRecord::seq`]).
