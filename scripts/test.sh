@@ -3,8 +3,8 @@
 #
 # Usage: scripts/test.sh [extra args passed to `cargo test --workspace`]
 #
-#   1. starts the private MariaDB (scripts/mariadb.sh) and Kafka/tansu
-#      (scripts/kafka.sh) servers and exports their DTS_* environment;
+#   1. starts the private MariaDB (scripts/mariadb.sh), Kafka/tansu (scripts/kafka.sh) and
+#      the SCRAM/TLS brokers (scripts/kafka-secure.sh) and exports their DTS_* environment;
 #   2. cargo fmt --all -- --check
 #   3. cargo clippy --workspace --all-targets -- -D warnings
 #   4. cargo test --workspace
@@ -69,7 +69,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start_server() {  # $1 = mariadb | kafka
+start_server() {  # $1 = mariadb | kafka | kafka-secure
     local name="$1" env_lines
     if ! "$SCRIPTS/$name.sh" status 2>/dev/null; then
         started+=("$name")
@@ -91,6 +91,8 @@ eval "$env_lines"
 printf '%s\n' "$env_lines" >&2
 header "starting Kafka (tansu)"
 start_server kafka
+header "starting the brokers that require SCRAM and/or TLS (tansu + socat)"
+start_server kafka-secure
 
 echo "DTS_BINLOG_FIXTURES=${DTS_BINLOG_FIXTURES:-<unset>}" >&2
 export RUST_BACKTRACE="${RUST_BACKTRACE:-1}"
