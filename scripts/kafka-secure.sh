@@ -67,19 +67,7 @@ ensure_tools() {
 }
 
 make_certs() {
-    [ -f "$TLS_DIR/server.pem" ] && return 0
-    mkdir -p "$TLS_DIR"
-    (
-        cd "$TLS_DIR"
-        for ca in ca other-ca; do
-            openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=dts kafka test $ca" \
-                -keyout "$ca-key.pem" -out "$ca.pem"
-        done
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server-key.pem -out server.csr
-        printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
-            -days 3650 -extfile server.ext -out server.pem
-    ) >"$STATE/tls.log" 2>&1 || { tail -n 20 "$STATE/tls.log" >&2; die "making certificates failed"; }
+    "$REPO/scripts/test-certs.sh" "$TLS_DIR" "DNS:localhost,IP:127.0.0.1" || die "making certificates failed"
 }
 
 free_port() {

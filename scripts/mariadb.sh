@@ -179,21 +179,7 @@ print_env() {
 # A throw-away CA and a server certificate for DNS:localhost (not for 127.0.0.1, so tests can
 # tell verify-ca from verify-identity), plus a second CA that signed nothing.
 make_certs() {
-    if [ -f "$TLS_DIR/server.pem" ]; then return 0; fi
-    command -v openssl >/dev/null 2>&1 || die "openssl not found (apt-get install openssl)"
-    mkdir -p "$TLS_DIR"
-    (
-        cd "$TLS_DIR"
-        for ca in ca other-ca; do
-            openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=dts test $ca" \
-                -keyout "$ca-key.pem" -out "$ca.pem"
-        done
-        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-            -keyout server-key.pem -out server.csr
-        printf 'subjectAltName=DNS:localhost\n' >server.ext
-        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
-            -days 3650 -extfile server.ext -out server.pem
-    ) >"$STATE/tls.log" 2>&1 || { tail -n 20 "$STATE/tls.log" >&2; die "making TLS certificates failed"; }
+    "$REPO/scripts/test-certs.sh" "$TLS_DIR" "DNS:localhost" || die "making TLS certificates failed"
 }
 
 # -------------------------------------------------------------- datadir ---

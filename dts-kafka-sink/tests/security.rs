@@ -14,17 +14,7 @@ use dts_kafka_sink::{KafkaSink, KafkaSinkConfig, SaslMechanism, SecurityProtocol
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-const SCRIPT: &str = "scripts/kafka-secure.sh";
-
-fn env(var: &str) -> String {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!(
-            "{var} is not set: this test needs the brokers started by `{SCRIPT} start` \
-             (run `eval \"$({SCRIPT} start)\"` first, or use scripts/test.sh, which starts them)"
-        ),
-    }
-}
+use dts_test_utils::kafka_secure as env;
 
 fn sasl(
     servers: &str,

@@ -11,7 +11,8 @@ use std::sync::Arc;
 use dts_core::{ColumnDef, ColumnType, KeyDef, TableId, TableSchema};
 
 pub use servers::{
-    binlog_fixtures_dir, kafka_bootstrap, mariadb_admin_url, mariadb_stmt_url, mariadb_url,
+    binlog_fixtures_dir, kafka_bootstrap, kafka_secure, mariadb_admin_url, mariadb_stmt_url,
+    mariadb_url,
 };
 pub use sinks::{
     BoardSink, CollectSink, ManualSink, ManualSinkHandle, SlowSink, SlowSinkStats, TestSinkError,

@@ -53,6 +53,18 @@ pub fn kafka_bootstrap() -> String {
     required("DTS_KAFKA_BOOTSTRAP", "scripts/kafka.sh")
 }
 
+/// A variable of the brokers that require SCRAM and/or TLS (`scripts/kafka-secure.sh`):
+/// `DTS_KAFKA_SASL_BOOTSTRAP`, `DTS_KAFKA_SSL_BOOTSTRAP`, `DTS_KAFKA_SASL_SSL_BOOTSTRAP`,
+/// `DTS_KAFKA_TLS_CA`, `DTS_KAFKA_TLS_OTHER_CA`, `DTS_KAFKA_SCRAM256_USER`/`_PASSWORD`,
+/// `DTS_KAFKA_SCRAM512_USER`/`_PASSWORD`.
+///
+/// # Panics
+/// When the variable is unset: the test must fail, naming the script.
+#[must_use]
+pub fn kafka_secure(var: &str) -> String {
+    required(var, "scripts/kafka-secure.sh")
+}
+
 /// The binlog fixture corpus: `DTS_BINLOG_FIXTURES`, else `../shared/fixtures/binlogs` next to
 /// the workspace, if it exists.
 #[must_use]

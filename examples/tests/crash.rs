@@ -10,10 +10,9 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{last_progress, start, unique_topic};
+use common::{fresh_database, last_progress, start, unique_topic};
 
 use dts_avro::DtsRecord;
-use dts_mysql_source::protocol::{ConnectOptions, Connection};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -48,24 +47,19 @@ fn image_value(item: &Json) -> String {
 // The second run is killed and waited for inside the write loop (at i == 200).
 #[allow(clippy::zombie_processes)]
 async fn kill_9_during_snapshot_and_binlog_then_restart_loses_nothing() {
-    let admin_url = dts_test_utils::mariadb_admin_url();
     let bootstrap = dts_test_utils::kafka_bootstrap();
-    let port = admin_url.rsplit(':').next().unwrap().to_owned();
     let db = format!("dts_crash_{}", std::process::id());
     let topic = unique_topic(&db);
-    let mut a = Connection::connect(&ConnectOptions::from_url(&admin_url).unwrap())
-        .await
-        .unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(20))"),
-        format!(
-            "INSERT INTO {db}.t SELECT seq, seq % 97, CONCAT('s', seq) FROM {db}.seq_1_to_60000"
-        ),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
+    let (port, mut a) = fresh_database(
+        &db,
+        &[
+            format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(20))"),
+            format!(
+                "INSERT INTO {db}.t SELECT seq, seq % 97, CONCAT('s', seq) FROM {db}.seq_1_to_60000"
+            ),
+        ],
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("dts.toml");
     let checkpoint = dir.path().join("checkpoint.json");

@@ -14,11 +14,11 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{last_progress, start, unique_topic};
+use common::{fresh_database, last_progress, start, unique_topic};
 
 use dts_avro::DtsRecord;
 use dts_kafka_sink::java_hash;
-use dts_mysql_source::protocol::{ConnectOptions, Connection};
+use dts_mysql_source::protocol::Connection;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -301,34 +301,31 @@ async fn replay_with(policy: &str) {
     );
     let topic = unique_topic(&db);
     eprintln!("{policy}: topic {topic}");
-    let mut a = Connection::connect(&ConnectOptions::from_url(&admin_url).unwrap())
-        .await
-        .unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!(
-            "CREATE TABLE {db}.k1 (id INT PRIMARY KEY, v BIGINT NOT NULL, s VARCHAR(20), d DECIMAL(12,2))"
-        ),
-        format!("CREATE TABLE {db}.k2 (a INT, b VARCHAR(12), v INT, PRIMARY KEY (a, b))"),
-        format!("CREATE TABLE {db}.nk (x INT, y VARCHAR(12))"),
-        format!("CREATE TABLE {db}.ty ({TY_COLUMNS})"),
-        format!(
-            "INSERT INTO {db}.ty VALUES {}",
-            (1..=400).map(ty_values).collect::<Vec<_>>().join(", ")
-        ),
-        format!(
-            "INSERT INTO {db}.k1 SELECT seq, seq * 3, CONCAT('s', seq), seq / 4 FROM {db}.seq_1_to_6000"
-        ),
-        format!(
-            "INSERT INTO {db}.k2 SELECT seq % 700, CONCAT('b', seq), seq FROM {db}.seq_1_to_4000"
-        ),
-        format!(
-            "INSERT INTO {db}.nk SELECT seq % 300, CONCAT('n', seq % 7) FROM {db}.seq_1_to_2000"
-        ),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
+    let (_, mut a) = fresh_database(
+        &db,
+        &[
+            format!(
+                "CREATE TABLE {db}.k1 (id INT PRIMARY KEY, v BIGINT NOT NULL, s VARCHAR(20), d DECIMAL(12,2))"
+            ),
+            format!("CREATE TABLE {db}.k2 (a INT, b VARCHAR(12), v INT, PRIMARY KEY (a, b))"),
+            format!("CREATE TABLE {db}.nk (x INT, y VARCHAR(12))"),
+            format!("CREATE TABLE {db}.ty ({TY_COLUMNS})"),
+            format!(
+                "INSERT INTO {db}.ty VALUES {}",
+                (1..=400).map(ty_values).collect::<Vec<_>>().join(", ")
+            ),
+            format!(
+                "INSERT INTO {db}.k1 SELECT seq, seq * 3, CONCAT('s', seq), seq / 4 FROM {db}.seq_1_to_6000"
+            ),
+            format!(
+                "INSERT INTO {db}.k2 SELECT seq % 700, CONCAT('b', seq), seq FROM {db}.seq_1_to_4000"
+            ),
+            format!(
+                "INSERT INTO {db}.nk SELECT seq % 300, CONCAT('n', seq % 7) FROM {db}.seq_1_to_2000"
+            ),
+        ],
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("dts.toml");
     std::fs::write(

@@ -11,25 +11,15 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::unique_topic;
+use common::{fresh_database, unique_topic};
 use dts_avro::DtsRecord;
-use dts_mysql_source::protocol::{ConnectOptions, Connection};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-const SCRIPT: &str = "scripts/kafka-secure.sh";
-const PASSWORD_ENV: &str = "DTS_TEST_KAFKA_PASSWORD";
+use dts_test_utils::kafka_secure as env;
 
-fn env(var: &str) -> String {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!(
-            "{var} is not set: this test needs the brokers started by `{SCRIPT} start` \
-             (run `eval \"$({SCRIPT} start)\"` first, or use scripts/test.sh, which starts them)"
-        ),
-    }
-}
+const PASSWORD_ENV: &str = "DTS_TEST_KAFKA_PASSWORD";
 
 fn write_config(path: &Path, port: &str, db: &str, topic: &str, checkpoint: &Path) {
     std::fs::write(
@@ -76,21 +66,16 @@ fn run(args: &[&str], password: &str) -> (Output, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_migration_over_sasl_ssl_with_scram_sha_512() {
-    let admin_url = dts_test_utils::mariadb_admin_url();
-    let port = admin_url.rsplit(':').next().unwrap().to_owned();
     let db = format!("dts_secure_{}", std::process::id());
     let topic = unique_topic(&db);
-    let mut a = Connection::connect(&ConnectOptions::from_url(&admin_url).unwrap())
-        .await
-        .unwrap();
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, s VARCHAR(20))"),
-        format!("INSERT INTO {db}.t SELECT seq, CONCAT('s', seq) FROM {db}.seq_1_to_300"),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
+    let (port, mut a) = fresh_database(
+        &db,
+        &[
+            format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, s VARCHAR(20))"),
+            format!("INSERT INTO {db}.t SELECT seq, CONCAT('s', seq) FROM {db}.seq_1_to_300"),
+        ],
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("dts.toml");
     write_config(&config, &port, &db, &topic, &dir.path().join("cp.json"));

@@ -5,7 +5,26 @@
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use dts_mysql_source::protocol::{ConnectOptions, Connection};
 use serde_json::Value as Json;
+
+/// The local MariaDB's port, and an admin connection with `db` created afresh and `statements`
+/// run in it, in order.
+pub(crate) async fn fresh_database(db: &str, statements: &[String]) -> (String, Connection) {
+    let admin_url = dts_test_utils::mariadb_admin_url();
+    let port = admin_url.rsplit(':').next().unwrap().to_owned();
+    let mut a = Connection::connect(&ConnectOptions::from_url(&admin_url).unwrap())
+        .await
+        .unwrap();
+    let fresh = [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ];
+    for sql in fresh.iter().chain(statements) {
+        a.execute(sql).await.unwrap();
+    }
+    (port, a)
+}
 
 /// The last JSON progress line `dts-migrate` wrote to `log`: records written, caught up, phase.
 pub(crate) fn last_progress(log: &Path) -> (u64, bool, String) {
