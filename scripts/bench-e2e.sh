@@ -19,7 +19,7 @@ if [ "$(sql -N -e "SELECT COUNT(*) FROM dts_bench.sbtest1m" 2>/dev/null || echo 
       INSERT INTO dts_bench.sbtest1m SELECT seq, FLOOR(RAND(seq) * $rows), REPEAT(LPAD(seq, 11, '0'), 10), REPEAT('p', 59)
         FROM dts_bench.seq_1_to_$rows"
 fi
-cargo build --release -q -p dts-examples --bin dts-migrate
+cargo build --release -q -p dts-examples --bin dts-migrate --bin stream_bench
 port="${DTS_MARIADB_URL##*:}"
 now() { date +%s.%N; }
 config() {  # $1 = topic, $2 = migration types, $3 = checkpoint file
@@ -99,10 +99,14 @@ for run in $(seq 1 "$runs"); do
         --start-position="$pos" "$file" >/dev/null
     end=$(now)
     raw_dump=$(python3 -c "print(f'{$end-$start:.3f}')")
+    # Where the binlog phase's time goes: the source alone (decoded events dropped), then
+    # source + DTS Avro encoding, without Kafka.
+    src_rate=$(target/release/stream_bench "$DTS_MARIADB_URL" dts_bench.sbtest1m "$file" "$pos" "$rows" | sed -n 's/.*rows_per_sec=\([0-9]*\).*/\1/p')
+    enc_rate=$(target/release/stream_bench "$DTS_MARIADB_URL" dts_bench.sbtest1m "$file" "$pos" "$rows" encode | sed -n 's/.*rows_per_sec=\([0-9]*\).*/\1/p')
     printf '{"position":{"binlog":{"binlog":{"file":"%s","offset":%s},"gtid":null}},"next_id":1}\n' "$file" "$pos" >"$OUT/inc-$stamp.json"
     config "e2e-inc-$stamp" '["incremental"]' "$OUT/inc-$stamp.json"
     read -r inc_secs inc_rss inc_cpu < <(run_until "$OUT/e2e-inc-$stamp.toml" "$rows" yes)
-    echo "$raw_select $full_secs $full_rss $full_cpu $raw_dump $inc_secs $inc_rss $inc_cpu" >>"$results"
+    echo "$raw_select $full_secs $full_rss $full_cpu $raw_dump $inc_secs $inc_rss $inc_cpu $src_rate $enc_rate" >>"$results"
 done
 
 python3 - "$results" "$rows" <<'PY'
@@ -110,12 +114,15 @@ import statistics, sys
 rows = int(sys.argv[2])
 runs = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 def rate(s): return rows / s
-for i, (rs, fs, frss, fcpu, rd, is_, irss, icpu) in enumerate(runs, 1):
+for i, (rs, fs, frss, fcpu, rd, is_, irss, icpu, src, enc) in enumerate(runs, 1):
     print(f"run {i}: snapshot {rate(fs):,.0f} rows/s = {100*rs/fs:.0f}% of raw SELECT ({rate(rs):,.0f}), CPU {fcpu:.2f} s, "
           f"RSS {frss/1024:.0f} MiB | binlog {rate(is_):,.0f} rows/s = {100*rd/is_:.0f}% of raw dump ({rate(rd):,.0f}), "
-          f"CPU {icpu:.2f} s, RSS {irss/1024:.0f} MiB")
+          f"CPU {icpu:.2f} s, RSS {irss/1024:.0f} MiB | without Kafka: source alone {src:,.0f} rows/s, "
+          f"source + encoding {enc:,.0f} rows/s")
 med = lambda xs: statistics.median(xs)
 print(f"median of {len(runs)}: snapshot {med([100*r[0]/r[1] for r in runs]):.0f}% of raw SELECT (target 70%), "
       f"binlog {med([100*r[4]/r[5] for r in runs]):.0f}% of raw dump (target 50%), "
-      f"peak RSS {max(max(r[2], r[6]) for r in runs)/1024:.0f} MiB (target 256)")
+      f"peak RSS {max(max(r[2], r[6]) for r in runs)/1024:.0f} MiB (target 256); "
+      f"binlog without Kafka: source alone {100*med([r[8]*r[4]/rows for r in runs]):.0f}% of raw dump, "
+      f"source + encoding {100*med([r[9]*r[4]/rows for r in runs]):.0f}%")
 PY
