@@ -31,7 +31,14 @@
 //! partition_policy = "hash-primary-key"  # partition-zero | hash-db-table | hash-primary-key
 //! create_topics = true
 //! partitions = 4
-//! # security_protocol = "sasl_ssl"; sasl_mechanism = "SCRAM-SHA-256"; username = "..."; password_env = "..."
+//! # security_protocol = "sasl_ssl"      # plaintext | ssl | sasl_plaintext | sasl_ssl
+//! # sasl_mechanism = "SCRAM-SHA-256"     # PLAIN | SCRAM-SHA-256 | SCRAM-SHA-512
+//! # username = "dts"
+//! # password_env = "DTS_KAFKA_PASSWORD"  # or password = "..."
+//! # ssl_ca_location = "kafka-ca.pem"     # CA to trust for SSL / SASL_SSL (else the system's roots)
+//! # replication_factor = 3               # of created topics (default 1)
+//! # [kafka.client_options]               # any librdkafka setting, e.g. for brokers 0.10.x:
+//! # "api.version.request" = "false"      #   with "broker.version.fallback" = "0.10.1"
 //!
 //! [kafka.topic_mapping]
 //! "shop.orders" = "orders"

@@ -61,7 +61,7 @@ ensure_tools() {
         cargo="$(command -v cargo 2>/dev/null || echo "$CARGO_HOME/bin/cargo")"
         [ -x "$cargo" ] || die "tansu (libsql) not at $TANSU and cargo is not available"
         log "building tansu with the libsql storage engine into $TANSU_ROOT (~20 min the first time)"
-        "$cargo" install tansu --locked --features dynostore,libsql --root "$TANSU_ROOT" >&2
+        "$cargo" install tansu --version 0.6.0 --locked --features dynostore,libsql --root "$TANSU_ROOT" >&2
         [ -x "$TANSU" ] || die "cargo install finished but $TANSU is missing"
     fi
 }
@@ -115,16 +115,28 @@ tansu_broker() {
     wait_for "$1" "$(cat "$STATE/$1.pid")" kafka_answers "$2"
 }
 
-stop_one() {  # $1 = name
-    local f="$STATE/$1.pid" pid
-    [ -f "$f" ] || return 0
-    pid="$(cat "$f")"
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
+# The pid recorded for $1 if that process is still one of ours (a tansu or socat; after a
+# reboot the pid may belong to anything else).
+our_pid() {
+    local f="$STATE/$1.pid" pid cmd
+    [ -f "$f" ] || return 1
+    pid="$(tr -dc '0-9' <"$f")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+    case "$cmd" in
+        *tansu*broker*|*socat*OPENSSL-LISTEN*) printf '%s\n' "$pid" ;;
+        *) return 1 ;;
+    esac
+}
+
+stop_one() {  # $1 = name; the whole process group (socat forks one child per connection)
+    local pid
+    if pid="$(our_pid "$1")"; then
+        kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-        kill -KILL "$pid" 2>/dev/null || true
+        kill -KILL -- "-$pid" 2>/dev/null || true
     fi
-    rm -f "$f"
+    rm -f "$STATE/$1.pid"
 }
 
 # A broker requiring SCRAM: users are created while it does not require authentication yet,
@@ -152,7 +164,7 @@ is_up() {
     [ -f "$STATE/ports" ] || return 1
     local n
     for n in $BROKERS ssl_tls sasl_ssl_tls; do
-        [ -f "$STATE/$n.pid" ] && kill -0 "$(cat "$STATE/$n.pid")" 2>/dev/null || return 1
+        our_pid "$n" >/dev/null || return 1
     done
 }
 

@@ -55,10 +55,10 @@ ensure_installed() {
     cargo="$(command -v cargo 2>/dev/null || true)"
     [ -n "$cargo" ] || cargo="$CARGO_BIN/cargo"
     [ -x "$cargo" ] || die "tansu not found and cargo is not available to install it"
-    log "tansu not found; running: cargo install tansu --locked --features dynostore"
+    log "tansu not found; running: cargo install tansu --version 0.6.0 --locked --features dynostore"
     log "(this compiles a large dependency tree: expect ~15 minutes the first time)"
     # The dynostore feature provides the memory:// storage engine.
-    "$cargo" install tansu --locked --features dynostore >&2
+    "$cargo" install tansu --version 0.6.0 --locked --features dynostore >&2
     [ -x "$CARGO_BIN/tansu" ] || die "cargo install finished but $CARGO_BIN/tansu is missing"
     TANSU="$CARGO_BIN/tansu"
 }

@@ -100,7 +100,7 @@ impl std::str::FromStr for SaslMechanism {
 /// `client_options` `api.version.request=false` and `broker.version.fallback=<version>`; brokers
 /// from 0.10.1 negotiate versions themselves (idempotence needs 0.11+: set
 /// `enable_idempotence = false` for 0.10.x).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct KafkaSinkConfig {
     /// `host:port[,host:port…]`.
     pub bootstrap_servers: String,
@@ -214,6 +214,43 @@ impl KafkaSinkConfig {
     }
 }
 
+/// Whether a librdkafka option carries a secret (`sasl.password`, `ssl.key.password`,
+/// `sasl.oauthbearer.client.secret`, `ssl.keystore.password`, …): shown as `***` in `Debug`.
+fn is_secret_option(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password") || k.contains("secret") || k.ends_with(".pem")
+}
+
+impl std::fmt::Debug for KafkaSinkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let options: BTreeMap<&str, &str> = self
+            .client_options
+            .iter()
+            .map(|(k, v)| {
+                let shown = if is_secret_option(k) { "***" } else { v };
+                (k.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("KafkaSinkConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("security_protocol", &self.security_protocol)
+            .field("sasl_mechanism", &self.sasl_mechanism)
+            .field("username", &self.username)
+            .field("password", &self.password)
+            .field("ssl_ca_location", &self.ssl_ca_location)
+            .field("enable_idempotence", &self.enable_idempotence)
+            .field("compression", &self.compression)
+            .field("linger", &self.linger)
+            .field("batch_bytes", &self.batch_bytes)
+            .field("queue_max_messages", &self.queue_max_messages)
+            .field("message_max_bytes", &self.message_max_bytes)
+            .field("timeout", &self.timeout)
+            .field("partition_recheck", &self.partition_recheck)
+            .field("client_options", &options)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +267,18 @@ mod tests {
         assert_eq!(c.get("sasl.mechanisms"), Some("SCRAM-SHA-512"));
         assert_eq!(c.get("acks"), Some("all"));
         assert!(!format!("{cfg:?}").contains("hunter2"));
+        // A secret passed through as a librdkafka option is hidden too.
+        cfg.client_options
+            .insert("sasl.password".into(), "swordfish".into());
+        cfg.client_options
+            .insert("ssl.key.password".into(), "tuna".into());
+        cfg.client_options.insert("linger.ms".into(), "7".into());
+        let shown = format!("{cfg:?}");
+        assert!(
+            !shown.contains("swordfish") && !shown.contains("tuna"),
+            "{shown}"
+        );
+        assert!(shown.contains("\"linger.ms\": \"7\""), "{shown}");
         let mut plain = KafkaSinkConfig::new("k:9092");
         plain.sasl_mechanism = Some(SaslMechanism::Plain);
         assert!(plain.client_config().is_err());

@@ -17,6 +17,10 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use crate::config::KafkaSinkConfig;
 use crate::error::{Error, Result};
 
+/// The shortest interval between two partition re-checks, whatever the configuration says (a
+/// metadata request per record would stall the sink).
+const MIN_PARTITION_RECHECK: Duration = Duration::from_millis(100);
+
 /// Produces records to Kafka; see [`KafkaSinkConfig`] for the settings.
 ///
 /// - `send` enqueues; when the client queue is full it waits and retries, so the pipeline stops
@@ -67,26 +71,30 @@ impl KafkaSink {
         })
     }
 
-    /// The topic's partition count, or `None` when it does not exist. Asks in slices of a
-    /// second so that a refused connection (authentication, TLS) fails at once with its reason
-    /// instead of after the whole timeout.
+    /// The topic's partition count, or `None` when it does not exist. Asks in growing slices
+    /// (1 s, 2 s, 4 s, …) so that a refused connection (authentication, TLS) fails at once with
+    /// its reason instead of after the whole timeout, while a slow broker still gets long
+    /// requests; an attempt that fails early waits out its slice (no busy loop).
     fn metadata_partitions(&self, topic: &str) -> Result<Option<u32>> {
         let deadline = Instant::now() + self.config.timeout;
+        let mut slice = Duration::from_secs(1);
         let md = loop {
-            let slice = deadline
-                .saturating_duration_since(Instant::now())
-                .min(Duration::from_secs(1));
-            match self.producer.client().fetch_metadata(Some(topic), slice) {
+            let attempt = Instant::now();
+            let this_slice = deadline.saturating_duration_since(attempt).min(slice);
+            slice = slice.saturating_mul(2);
+            match self
+                .producer
+                .client()
+                .fetch_metadata(Some(topic), this_slice)
+            {
                 Ok(md) => {
                     // Connected: an earlier refusal is over.
                     self.producer.context().clear_refusal();
                     break md;
                 }
                 Err(source) => {
-                    let refused = self.producer.context().refused();
-                    if let Some(reason) = refused.clone()
-                        && self.producer.context().fatal_refusal()
-                    {
+                    let refused = self.producer.context().refusal();
+                    if let Some((reason, true)) = refused {
                         return Err(Error::Refused {
                             servers: self.config.bootstrap_servers.clone(),
                             reason,
@@ -94,7 +102,7 @@ impl KafkaSink {
                     }
                     if Instant::now() >= deadline {
                         return Err(match refused {
-                            Some(reason) => Error::Refused {
+                            Some((reason, _)) => Error::Refused {
                                 servers: self.config.bootstrap_servers.clone(),
                                 reason,
                             },
@@ -105,6 +113,10 @@ impl KafkaSink {
                             },
                         });
                     }
+                    let rest = this_slice.saturating_sub(attempt.elapsed());
+                    std::thread::sleep(
+                        rest.min(deadline.saturating_duration_since(Instant::now())),
+                    );
                 }
             }
         };
@@ -195,7 +207,13 @@ impl KafkaSink {
         }
         // Destroying a librdkafka client waits for its threads to wind down (~80 ms here): done
         // on a thread of its own, so it does not delay the task's start.
-        std::thread::spawn(move || drop(admin));
+        if let Err(e) = std::thread::Builder::new()
+            .name("dts-admin-drop".into())
+            .spawn(move || drop(admin))
+        {
+            // No thread to spare: the closure, and the admin client with it, was dropped here.
+            drop(e);
+        }
         for t in missing {
             // Metadata may lag the creation briefly: asked again every 10 ms, for up to 5 s
             // (a fixed 100 ms wait was most of a task's start-up time).
@@ -252,23 +270,15 @@ pub(crate) struct DeliveryContext {
 }
 
 impl DeliveryContext {
-    fn refused(&self) -> Option<String> {
-        self.refused
-            .lock()
-            .ok()
-            .and_then(|r| r.as_ref().map(|(reason, _)| reason.clone()))
+    /// The last refusal and whether it is fatal, read together.
+    fn refusal(&self) -> Option<(String, bool)> {
+        self.refused.lock().ok().and_then(|r| r.clone())
     }
 
     fn clear_refusal(&self) {
         if let Ok(mut r) = self.refused.lock() {
             *r = None;
         }
-    }
-
-    fn fatal_refusal(&self) -> bool {
-        self.refused
-            .lock()
-            .is_ok_and(|r| r.as_ref().is_some_and(|&(_, fatal)| fatal))
     }
 }
 
@@ -344,7 +354,7 @@ impl Sink for KafkaSink {
     }
 
     async fn send(&mut self, mut record: SinkRecord) -> Result<Delivery> {
-        if self.checked.elapsed() > self.config.partition_recheck {
+        if self.checked.elapsed() > self.config.partition_recheck.max(MIN_PARTITION_RECHECK) {
             self.recheck_partitions().await?;
         }
         loop {
@@ -364,7 +374,7 @@ impl Sink for KafkaSink {
         &mut self,
         record: SinkRecord,
     ) -> Result<std::result::Result<Delivery, SinkRecord>> {
-        if self.checked.elapsed() > self.config.partition_recheck {
+        if self.checked.elapsed() > self.config.partition_recheck.max(MIN_PARTITION_RECHECK) {
             // The partition check is asynchronous: let `send` do it.
             return Ok(Err(record));
         }

@@ -138,8 +138,9 @@ async fn refused(config: KafkaSinkConfig) -> String {
         .ensure_topics(&["dts-refused".to_owned()], Some((1, 1)))
         .await
         .expect_err("the broker must refuse this client");
+    // At once, not after the 15 s timeout: the refusal is recognised as fatal.
     assert!(
-        started.elapsed() < Duration::from_secs(60),
+        started.elapsed() < Duration::from_secs(5),
         "took {:?}",
         started.elapsed()
     );
@@ -184,7 +185,7 @@ async fn a_certificate_from_another_ca_is_refused() {
     config.timeout = Duration::from_secs(15);
     let text = refused(config).await;
     assert!(
-        text.to_lowercase().contains("certificate") || text.to_lowercase().contains("ssl"),
+        text.contains("certificate verify failed"),
         "names the cause: {text}"
     );
 }

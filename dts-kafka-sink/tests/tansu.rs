@@ -147,7 +147,9 @@ async fn a_changed_partition_count_stops_the_sink() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
         match sink.send(record(1)).await {
-            Ok(delivery) => delivery.await.unwrap(),
+            // Until the re-check is due, records go to the new topic: their outcome does
+            // not matter here.
+            Ok(delivery) => drop(delivery.await),
             Err(e) => break e,
         }
     };
@@ -159,7 +161,7 @@ async fn a_changed_partition_count_stops_the_sink() {
     }
     let text = err.to_string();
     assert!(
-        text.contains(&topic) && text.contains('2') && text.contains('3'),
+        text.contains(&topic) && text.contains("from 2 to 3"),
         "{text}"
     );
 }

@@ -186,7 +186,13 @@ async fn start_gtid(conn: &mut Connection, start: &Start) -> Result<Option<GtidS
                 start.binlog.offset
             ))
             .await?;
-        r.first("g").unwrap_or_default()
+        // NULL: the file is gone (purged since) or the offset is not an event boundary.
+        r.first("g").ok_or_else(|| {
+            Error::Protocol(format!(
+                "BINLOG_GTID_POS({}) is NULL: the binary log was purged or rotated away while the task started; start it again",
+                start.binlog
+            ))
+        })?
     };
     let list: MariaDbGtidList = text
         .parse()

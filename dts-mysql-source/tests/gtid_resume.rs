@@ -129,7 +129,7 @@ async fn a_checkpoint_resumes_by_gtid_when_its_binlog_file_is_not_on_the_server(
 /// GTID domains, then carried along the stream — is at every checkpoint exactly the server's
 /// own `BINLOG_GTID_POS` of that checkpoint's position. (The start state comes from
 /// `@@gtid_binlog_pos` when the binlog did not move while it was read, else from
-/// `BINLOG_GTID_POS`; the concurrent writers make both happen across the repetitions.)
+/// `BINLOG_GTID_POS`: two rounds start under the concurrent writers, two on a quiet binlog.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_checkpoint_carries_the_servers_gtid_state_at_its_position() {
     let db = format!("dts_gtid_state_{}", std::process::id());
@@ -141,10 +141,11 @@ async fn every_checkpoint_carries_the_servers_gtid_state_at_its_position() {
     )
     .await;
     let stop = dts_core::CancellationToken::new();
+    let paused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writers: Vec<_> = [0u32, 7]
         .into_iter()
         .map(|domain| {
-            let (db, stop) = (db.clone(), stop.clone());
+            let (db, stop, paused) = (db.clone(), stop.clone(), paused.clone());
             tokio::spawn(async move {
                 let mut w = Connection::connect(&admin()).await.unwrap();
                 w.execute(&format!("SET SESSION gtid_domain_id = {domain}"))
@@ -152,6 +153,10 @@ async fn every_checkpoint_carries_the_servers_gtid_state_at_its_position() {
                     .unwrap();
                 let mut i = i64::from(domain) * 1_000_000;
                 while !stop.is_cancelled() {
+                    if paused.load(std::sync::atomic::Ordering::Relaxed) {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
                     w.execute(&format!("INSERT INTO {db}.t VALUES ({i})"))
                         .await
                         .unwrap();
@@ -160,8 +165,21 @@ async fn every_checkpoint_carries_the_servers_gtid_state_at_its_position() {
             })
         })
         .collect();
+    // Rounds 0-1 start while both domains are written (the binlog moves while the state is
+    // read); rounds 2-3 start on a quiet binlog, then the writers go on.
     for round in 0..4u32 {
+        let quiet = round >= 2;
+        paused.store(quiet, std::sync::atomic::Ordering::Relaxed);
+        if quiet {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let run = SourceRun::start(config(&db, 54_510 + round, false), None);
+        if quiet {
+            // The state is read within milliseconds of the start, on the quiet binlog.
+            run.wait_until(Duration::from_secs(1), |e| !e.is_empty())
+                .await;
+            paused.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         run.wait_until(WAIT, |e| inserted(e).len() >= 200).await;
         let (events, result) = run.stop().await;
         result.unwrap();
