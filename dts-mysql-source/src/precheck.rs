@@ -149,52 +149,46 @@ pub async fn run(conn_opts: &ConnectOptions, opts: &PrecheckOptions) -> Precheck
             c
         }
         Err(e) => {
-            let reason = match &e {
-                Error::Tls(_) => {
-                    report.push(
-                        "CHECK_CONN_SRC",
-                        CheckStatus::Pass,
-                        format!("reached {addr}"),
-                        None,
-                    );
-                    report.push(
-                        "CHECK_AUTH_SRC",
-                        CheckStatus::Fail,
-                        e.to_string(),
-                        Some("check tls and tls_ca: verify-ca needs a certificate that chains to tls_ca, verify-identity one that also names the host connected to; the server needs ssl_cert/ssl_key"),
-                    );
-                    "TLS failed"
-                }
-                Error::Auth { .. } => {
-                    report.push(
-                        "CHECK_CONN_SRC",
-                        CheckStatus::Pass,
-                        format!("reached {addr}"),
-                        None,
-                    );
-                    report.push(
-                        "CHECK_AUTH_SRC",
-                        CheckStatus::Fail,
-                        e.to_string(),
-                        Some("check the user name and password (password_env), and that the user may connect from this host"),
-                    );
-                    "login failed"
-                }
-                _ => {
-                    report.push(
-                        "CHECK_CONN_SRC",
-                        CheckStatus::Fail,
-                        e.to_string(),
-                        Some("check host and port, that the server runs, and that no firewall blocks the port"),
-                    );
-                    report.push(
-                        "CHECK_AUTH_SRC",
-                        CheckStatus::Fail,
-                        "not run: no connection",
-                        None,
-                    );
-                    "no connection"
-                }
+            // Reached the server but not logged in: the hint says what to check.
+            let login_failure = match &e {
+                Error::Tls(_) => Some((
+                    "TLS failed",
+                    "check tls and tls_ca: verify-ca needs a certificate that chains to tls_ca, verify-identity one that also names the host connected to; the server needs ssl_cert/ssl_key",
+                )),
+                Error::Auth { .. } => Some((
+                    "login failed",
+                    "check the user name and password (password_env), and that the user may connect from this host",
+                )),
+                _ => None,
+            };
+            let reason = if let Some((reason, hint)) = login_failure {
+                report.push(
+                    "CHECK_CONN_SRC",
+                    CheckStatus::Pass,
+                    format!("reached {addr}"),
+                    None,
+                );
+                report.push(
+                    "CHECK_AUTH_SRC",
+                    CheckStatus::Fail,
+                    e.to_string(),
+                    Some(hint),
+                );
+                reason
+            } else {
+                report.push(
+                    "CHECK_CONN_SRC",
+                    CheckStatus::Fail,
+                    e.to_string(),
+                    Some("check host and port, that the server runs, and that no firewall blocks the port"),
+                );
+                report.push(
+                    "CHECK_AUTH_SRC",
+                    CheckStatus::Fail,
+                    "not run: no connection",
+                    None,
+                );
+                "no connection"
             };
             for id in LATER_ITEMS {
                 report.push(id, CheckStatus::Fail, format!("not run: {reason}"), None);

@@ -8,27 +8,15 @@ use dts_mysql_source::Error;
 use dts_mysql_source::protocol::{ConnectOptions, Connection};
 use openssl::pkey::Private;
 use openssl::rsa::{Padding, Rsa};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpListener;
+
+#[path = "common/fake_server.rs"]
+mod fake_server;
+use fake_server::{read_packet, send_handshake, write_packet};
 
 const SCRAMBLE: &[u8; 20] = b"0123456789abcdefghij";
 const PASSWORD: &str = "s3cret-pw";
-
-async fn write_packet(s: &mut TcpStream, seq: u8, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).unwrap().to_le_bytes();
-    s.write_all(&[len[0], len[1], len[2], seq]).await.unwrap();
-    s.write_all(payload).await.unwrap();
-}
-
-/// The next packet, or `None` when the client hung up.
-async fn read_packet(s: &mut TcpStream) -> Option<(u8, Vec<u8>)> {
-    let mut head = [0u8; 4];
-    s.read_exact(&mut head).await.ok()?;
-    let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).await.ok()?;
-    Some((head[3], body))
-}
 
 /// What the fake server saw.
 #[derive(Debug, Default)]
@@ -42,22 +30,7 @@ struct Seen {
 async fn fake_mysql8(listener: TcpListener, key: Rsa<Private>) -> Seen {
     let (mut s, _) = listener.accept().await.unwrap();
     let mut seen = Seen::default();
-    let caps: u32 = 0x1 | 0x200 | 0x2000 | 0x8000 | 0x2_0000 | 0x8_0000;
-    let mut g = vec![10u8];
-    g.extend_from_slice(b"8.0.36\0");
-    g.extend_from_slice(&7u32.to_le_bytes());
-    g.extend_from_slice(&SCRAMBLE[..8]);
-    g.push(0);
-    g.extend_from_slice(&u16::try_from(caps & 0xffff).unwrap().to_le_bytes());
-    g.push(255);
-    g.extend_from_slice(&2u16.to_le_bytes());
-    g.extend_from_slice(&u16::try_from(caps >> 16).unwrap().to_le_bytes());
-    g.push(21);
-    g.extend_from_slice(&[0u8; 10]);
-    g.extend_from_slice(&SCRAMBLE[8..]);
-    g.push(0);
-    g.extend_from_slice(b"caching_sha2_password\0");
-    write_packet(&mut s, 0, &g).await;
+    send_handshake(&mut s, "8.0.36", SCRAMBLE, "caching_sha2_password").await;
     let Some((_, response)) = read_packet(&mut s).await else {
         return seen;
     };

@@ -8,10 +8,9 @@ mod common;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{SourceRun, admin, dts_user, fresh_database};
+use common::{SourceRun, dts_user, fresh_database};
 use dts_core::{ChangeEvent, Operation, Value};
 use dts_mysql_source::MySqlSourceConfig;
-use dts_mysql_source::protocol::Connection;
 
 fn by_name<'a>(ev: &'a ChangeEvent, name: &str) -> &'a Value {
     let table = ev.table.as_ref().unwrap();
@@ -24,9 +23,7 @@ fn by_name<'a>(ev: &'a ChangeEvent, name: &str) -> &'a Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_keep_their_column_names_across_add_drop_and_reorder() {
     let db = format!("dts_ddl_{}", std::process::id());
-    let mut a = Connection::connect(&admin()).await.unwrap();
-    fresh_database(
-        &mut a,
+    let mut a = fresh_database(
         &db,
         &[format!(
             "CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10))"
@@ -137,9 +134,7 @@ async fn run_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resuming_before_a_ddl_decodes_with_the_definitions_saved_in_the_checkpoint() {
     let db = format!("dts_ddl_resume_{}", std::process::id());
-    let mut a = Connection::connect(&admin()).await.unwrap();
-    fresh_database(
-        &mut a,
+    let mut a = fresh_database(
         &db,
         &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY, v INT)")],
     )

@@ -46,13 +46,7 @@ const WAIT: Duration = Duration::from_secs(15);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_checkpoint_resumes_by_gtid_when_its_binlog_file_is_not_on_the_server() {
     let db = format!("dts_gtid_{}", std::process::id());
-    let mut a = Connection::connect(&admin()).await.unwrap();
-    fresh_database(
-        &mut a,
-        &db,
-        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")],
-    )
-    .await;
+    let mut a = fresh_database(&db, &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")]).await;
 
     // First run, by position: 200 single-row transactions.
     let run = SourceRun::start(config(&db, 54_500, false), None);
@@ -133,13 +127,7 @@ async fn a_checkpoint_resumes_by_gtid_when_its_binlog_file_is_not_on_the_server(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_checkpoint_carries_the_servers_gtid_state_at_its_position() {
     let db = format!("dts_gtid_state_{}", std::process::id());
-    let mut a = Connection::connect(&admin()).await.unwrap();
-    fresh_database(
-        &mut a,
-        &db,
-        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")],
-    )
-    .await;
+    let mut a = fresh_database(&db, &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")]).await;
     let stop = dts_core::CancellationToken::new();
     let paused = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let writers: Vec<_> = [0u32, 7]

@@ -3,23 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use dts_mysql_source::protocol::{ConnectOptions, Connection};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-async fn write_packet(s: &mut TcpStream, seq: u8, payload: &[u8]) {
-    let len = u32::try_from(payload.len()).unwrap().to_le_bytes();
-    s.write_all(&[len[0], len[1], len[2], seq]).await.unwrap();
-    s.write_all(payload).await.unwrap();
-}
-
-async fn read_packet(s: &mut TcpStream) -> Option<Vec<u8>> {
-    let mut head = [0u8; 4];
-    s.read_exact(&mut head).await.ok()?;
-    let len = usize::from(head[0]) | usize::from(head[1]) << 8 | usize::from(head[2]) << 16;
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).await.ok()?;
-    Some(body)
-}
+#[path = "common/fake_server.rs"]
+mod fake_server;
+use fake_server::{read_packet, send_handshake, write_packet};
 
 fn lenenc_str(out: &mut Vec<u8>, s: &str) {
     out.push(u8::try_from(s.len()).unwrap());
@@ -29,26 +17,18 @@ fn lenenc_str(out: &mut Vec<u8>, s: &str) {
 /// Serves one connection; returns the statements it was sent.
 async fn fake_mysql84(listener: TcpListener) -> Vec<String> {
     let (mut s, _) = listener.accept().await.unwrap();
-    let caps: u32 = 0x1 | 0x200 | 0x2000 | 0x8000 | 0x2_0000 | 0x8_0000;
-    let mut g = vec![10u8];
-    g.extend_from_slice(b"8.4.3\0");
-    g.extend_from_slice(&9u32.to_le_bytes());
-    g.extend_from_slice(b"abcdefgh");
-    g.push(0);
-    g.extend_from_slice(&u16::try_from(caps & 0xffff).unwrap().to_le_bytes());
-    g.push(255);
-    g.extend_from_slice(&2u16.to_le_bytes());
-    g.extend_from_slice(&u16::try_from(caps >> 16).unwrap().to_le_bytes());
-    g.push(21);
-    g.extend_from_slice(&[0u8; 10]);
-    g.extend_from_slice(b"ijklmnopqrst\0");
-    g.extend_from_slice(b"mysql_native_password\0");
-    write_packet(&mut s, 0, &g).await;
+    send_handshake(
+        &mut s,
+        "8.4.3",
+        b"abcdefghijklmnopqrst",
+        "mysql_native_password",
+    )
+    .await;
     read_packet(&mut s).await.unwrap();
     let ok = [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00];
     write_packet(&mut s, 2, &ok).await;
     let mut seen = Vec::new();
-    while let Some(cmd) = read_packet(&mut s).await {
+    while let Some((_, cmd)) = read_packet(&mut s).await {
         if cmd.first() != Some(&0x03) {
             break; // COM_QUIT
         }

@@ -7,12 +7,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SourceRun, admin, dts_user, fresh_database, kill_binlog_dump};
+use common::{SourceRun, dts_user, fresh_database, kill_binlog_dump};
 use dts_core::{
     BinlogPosition, CancellationToken, Checkpoint, Operation, Position, SnapshotPosition, Source,
     SourceContext, Value,
 };
-use dts_mysql_source::protocol::Connection;
 use dts_mysql_source::{MySqlSource, MySqlSourceConfig};
 
 /// The tests here change server state others depend on (connections, purged files): one at a time.
@@ -30,13 +29,7 @@ fn config(db: &str, server_id: u32) -> MySqlSourceConfig {
 async fn a_killed_replication_connection_reconnects_without_loss_or_repeats() {
     let _serial = SERIAL.lock().await;
     let db = format!("dts_kill_{}", std::process::id());
-    let mut a = Connection::connect(&admin()).await.unwrap();
-    fresh_database(
-        &mut a,
-        &db,
-        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")],
-    )
-    .await;
+    let mut a = fresh_database(&db, &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")]).await;
     let run = SourceRun::start(config(&db, 54_400), None);
     tokio::time::sleep(Duration::from_millis(400)).await;
     let mut killed = 0;
@@ -91,13 +84,7 @@ async fn a_killed_replication_connection_reconnects_without_loss_or_repeats() {
 async fn a_purged_binlog_is_a_clear_error() {
     let _serial = SERIAL.lock().await;
     let db = format!("dts_purge_{}", std::process::id());
-    let mut a = Connection::connect(&admin()).await.unwrap();
-    fresh_database(
-        &mut a,
-        &db,
-        &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")],
-    )
-    .await;
+    let mut a = fresh_database(&db, &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")]).await;
     let old = a
         .query("SHOW MASTER STATUS")
         .await

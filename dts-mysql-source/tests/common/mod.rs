@@ -19,8 +19,9 @@ pub(crate) fn dts_user() -> ConnectOptions {
     ConnectOptions::from_url(&dts_test_utils::mariadb_url()).unwrap()
 }
 
-/// Drops and creates `db`, then runs `statements`.
-pub(crate) async fn fresh_database(a: &mut Connection, db: &str, statements: &[String]) {
+/// An admin connection, after it dropped and created `db` and ran `statements`.
+pub(crate) async fn fresh_database(db: &str, statements: &[String]) -> Connection {
+    let mut a = Connection::connect(&admin()).await.unwrap();
     a.execute(&format!("DROP DATABASE IF EXISTS {db}"))
         .await
         .unwrap();
@@ -28,6 +29,7 @@ pub(crate) async fn fresh_database(a: &mut Connection, db: &str, statements: &[S
     for sql in statements {
         a.execute(sql).await.unwrap();
     }
+    a
 }
 
 /// A [`MySqlSource`] running in the background, its events collected.
