@@ -218,19 +218,9 @@ impl Source for MySqlSource {
                 if !config.incremental_migration {
                     return Ok(());
                 }
-                let from = p
-                    .binlog_start
-                    .clone()
-                    .unwrap_or_else(|| start.binlog.clone());
-                return Incremental {
-                    from,
-                    gtid: p.gtid_start.as_ref(),
-                    definitions: start.tables.clone(),
-                    skip: skip_map(&p),
-                    chunks: chunk_positions(&p),
-                }
-                .run(&cx, &config, &start)
-                .await;
+                return Incremental::after_snapshot(&p, &start)
+                    .run(&cx, &config, &start)
+                    .await;
             }
             Some(Position::Snapshot(p)) => p,
             Some(Position::Binlog {
@@ -392,15 +382,9 @@ impl Source for MySqlSource {
         }
         conn.close().await?;
         if config.incremental_migration {
-            return Incremental {
-                from: binlog_start.clone(),
-                gtid: progress.gtid_start.as_ref(),
-                definitions: start.tables.clone(),
-                skip: skip_map(&progress),
-                chunks: chunk_positions(&progress),
-            }
-            .run(&cx, &config, &start)
-            .await;
+            return Incremental::after_snapshot(&progress, &start)
+                .run(&cx, &config, &start)
+                .await;
         }
         Ok(())
     }
@@ -418,7 +402,22 @@ struct Incremental<'a> {
     chunks: Vec<ChunkPositions>,
 }
 
-impl Incremental<'_> {
+impl<'a> Incremental<'a> {
+    /// The stream that follows the snapshot `p`: from the binlog position it started at (the
+    /// task's start when not recorded), skipping what its chunks and keyless tables hold.
+    fn after_snapshot(p: &'a SnapshotPosition, start: &Start) -> Self {
+        Incremental {
+            from: p
+                .binlog_start
+                .clone()
+                .unwrap_or_else(|| start.binlog.clone()),
+            gtid: p.gtid_start.as_ref(),
+            definitions: start.tables.clone(),
+            skip: skip_map(p),
+            chunks: chunk_positions(p),
+        }
+    }
+
     async fn run(
         self,
         cx: &SourceContext,
