@@ -70,22 +70,8 @@ make_certs() {
     "$REPO/scripts/test-certs.sh" "$TLS_DIR" "DNS:localhost,IP:127.0.0.1" || die "making certificates failed"
 }
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
-# True when a Kafka broker on 127.0.0.1:$1 answers an ApiVersions v0 request (see kafka.sh).
-kafka_answers() {
-    local reply
-    reply="$(
-        {
-            exec 3<>"/dev/tcp/127.0.0.1/$1"
-            printf '\x00\x00\x00\x0d\x00\x12\x00\x00\x00\x00\x00\x07\x00\x03dts' >&3
-            timeout 5 head -c 10 <&3 | od -An -v -tx1 | tr -d ' \n'
-        } 2>/dev/null
-    )" || return 1
-    [ "${reply:8:12}" = "000000070000" ]
-}
+# free_port, port_in_use, kafka_answers
+. "$REPO/scripts/kafka-lib.sh"
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
