@@ -469,12 +469,9 @@ impl<'a> Streamer<'a> {
                     // Counted as sent: a buffered row is sent before anything after it.
                     self.out.push(out);
                     self.tx.rows_sent += 1;
-                    if self.out.len() >= ROW_BURST {
-                        for ev in self.out.drain(..) {
-                            if self.cx.send(ev).await.is_err() {
-                                return Ok(false);
-                            }
-                        }
+                    // (`self.flush()` would borrow all of `self`: `chunks` borrows a field.)
+                    if self.out.len() >= ROW_BURST && !send_all(self.cx, &mut self.out).await {
+                        return Ok(false);
                     }
                 }
             }
@@ -553,14 +550,7 @@ impl<'a> Streamer<'a> {
 
     /// Sends the buffered row events; `false` when the pipeline closed.
     async fn flush(&mut self) -> bool {
-        let mut out = std::mem::take(&mut self.out);
-        for ev in out.drain(..) {
-            if self.cx.send(ev).await.is_err() {
-                return false;
-            }
-        }
-        self.out = out;
-        true
+        send_all(self.cx, &mut self.out).await
     }
 
     fn map_table(&mut self, map: &Arc<TableMapEvent>, here: &BinlogPosition) -> Result<()> {
@@ -716,4 +706,15 @@ impl ChunkSkip {
             .and_then(Option::as_ref)
             .is_some_and(|p| here.cmp_in_stream(p) == Some(std::cmp::Ordering::Less))
     }
+}
+
+/// Sends `out`'s events in order, leaving it empty (its capacity kept); `false` when the
+/// pipeline closed.
+async fn send_all(cx: &SourceContext, out: &mut Vec<ChangeEvent>) -> bool {
+    for ev in out.drain(..) {
+        if cx.send(ev).await.is_err() {
+            return false;
+        }
+    }
+    true
 }
