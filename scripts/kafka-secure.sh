@@ -71,7 +71,7 @@ make_certs() {
 }
 
 # free_port, port_in_use, kafka_answers
-. "$REPO/scripts/kafka-lib.sh"
+. "$REPO/scripts/net-lib.sh"
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

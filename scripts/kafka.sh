@@ -87,8 +87,8 @@ running_pid() {
 
 is_up() { running_pid >/dev/null 2>&1; }
 
-# Port helpers and the ApiVersions probe: shared with kafka-secure.sh.
-. "$(dirname "${BASH_SOURCE[0]}")/kafka-lib.sh"
+# Port helpers and the ApiVersions probe: scripts/net-lib.sh.
+. "$(dirname "${BASH_SOURCE[0]}")/net-lib.sh"
 
 print_env() {
     printf 'export DTS_KAFKA_BOOTSTRAP=%s\n' "127.0.0.1:$(cat "$PORTFILE")"

@@ -142,26 +142,9 @@ running_pid() {
 
 is_up() { running_pid >/dev/null 2>&1; }
 
-# ------------------------------------------------------------ port helpers ---
-port_in_use() {  # true if something accepts TCP connections on 127.0.0.1:$1
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# A currently free TCP port on 127.0.0.1.  Prefer asking the kernel (python3);
-# otherwise probe random high ports.  There is an inherent race until
-# mariadbd binds it, so start_server retries on a bind failure.
-free_port() {
-    if command -v python3 >/dev/null 2>&1; then
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-        return
-    fi
-    local p
-    for _ in $(seq 1 200); do
-        p=$((20000 + RANDOM % 30000))
-        if ! port_in_use "$p"; then printf '%s\n' "$p"; return; fi
-    done
-    die "could not find a free TCP port"
-}
+# Port helpers (free_port, port_in_use): scripts/net-lib.sh. There is an inherent race until
+# mariadbd binds the port, so start_server retries on a bind failure.
+. "$(dirname "${BASH_SOURCE[0]}")/net-lib.sh"
 
 print_env() {
     local port socket

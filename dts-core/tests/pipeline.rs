@@ -55,6 +55,17 @@ async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
     panic!("timed out waiting for: {what}");
 }
 
+/// Runs `pipeline`; its error, which must come within 10 s (`why` says why it must fail).
+async fn fails_within_10s(pipeline: Pipeline, why: &str) -> Error {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        pipeline.run(CancellationToken::new()),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("timed out: {why}"))
+    .expect_err(why)
+}
+
 #[tokio::test]
 async fn out_of_order_acks_never_checkpoint_past_an_unacked_record() {
     let (sink, acks) = ManualSink::new();
@@ -198,13 +209,11 @@ async fn a_failing_delivery_stops_the_pipeline_with_no_checkpoint_past_it() {
         .checkpoint_store(store.clone())
         .build()
         .unwrap();
-    let err = tokio::time::timeout(
-        Duration::from_secs(10),
-        pipeline.run(CancellationToken::new()),
+    let err = fails_within_10s(
+        pipeline,
+        "a failing sink must stop the pipeline, even with a source that never ends",
     )
-    .await
-    .expect("a failing sink must stop the pipeline, even with a source that never ends")
-    .unwrap_err();
+    .await;
     let text = err.to_string();
     assert!(matches!(err, Error::Sink { .. }), "{err:?}");
     assert!(
@@ -339,13 +348,7 @@ async fn codec_failure_names_the_event() {
         .checkpoint_store(store.clone())
         .build()
         .unwrap();
-    let err = tokio::time::timeout(
-        Duration::from_secs(10),
-        pipeline.run(CancellationToken::new()),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
+    let err = fails_within_10s(pipeline, "the pipeline must fail").await;
     let text = err.to_string();
     assert!(matches!(err, Error::Encode { .. }), "{err:?}");
     assert!(
@@ -655,13 +658,11 @@ async fn a_failed_board_outcome_stops_the_pipeline_with_no_checkpoint_past_it() 
         .checkpoint_store(store.clone())
         .build()
         .unwrap();
-    let err = tokio::time::timeout(
-        Duration::from_secs(10),
-        pipeline.run(CancellationToken::new()),
+    let err = fails_within_10s(
+        pipeline,
+        "a failed outcome must stop the pipeline, even with a source that never ends",
     )
-    .await
-    .expect("a failed outcome must stop the pipeline, even with a source that never ends")
-    .unwrap_err();
+    .await;
     let text = err.to_string();
     assert!(
         text.contains("refused record #37") && text.contains("mysql-bin.000001:37"),

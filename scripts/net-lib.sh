@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Helpers shared by scripts/kafka.sh and scripts/kafka-secure.sh (sourced, not run).
+# Helpers shared by scripts/mariadb.sh, kafka.sh and kafka-secure.sh (sourced, not run):
+# port helpers and a Kafka ApiVersions probe. The caller defines die().
 
 # ------------------------------------------------------------ port helpers ---
 port_in_use() {  # true if something accepts TCP connections on 127.0.0.1:$1
