@@ -478,6 +478,84 @@ async fn partitions_route_and_out_of_range_is_an_error() {
     );
 }
 
+/// A sink that knows only some topics; counts the partition-count questions.
+struct KnowsTopics {
+    known: &'static [&'static str],
+    asked: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    sent: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("topic {0} does not exist")]
+struct NoTopic(String);
+
+impl dts_core::Sink for KnowsTopics {
+    type Error = NoTopic;
+    async fn partition_count(&mut self, topic: &str) -> Result<NonZeroU32, NoTopic> {
+        self.asked.lock().unwrap().push(topic.to_owned());
+        if self.known.contains(&topic) {
+            Ok(NonZeroU32::new(2).unwrap())
+        } else {
+            Err(NoTopic(topic.to_owned()))
+        }
+    }
+    async fn send(&mut self, _: dts_core::SinkRecord) -> Result<dts_core::Delivery, NoTopic> {
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(dts_core::Delivery::acknowledged())
+    }
+    async fn flush(&mut self) -> Result<(), NoTopic> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn partition_counts_are_read_once_per_topic_before_anything_is_sent() {
+    let t = test_table();
+    let other = dts_core::TableId::new("db", "other");
+    let run = |known: &'static [&'static str]| {
+        let asked = std::sync::Arc::default();
+        let sent = std::sync::Arc::default();
+        let sink = KnowsTopics {
+            known,
+            asked: std::sync::Arc::clone(&asked),
+            sent: std::sync::Arc::clone(&sent),
+        };
+        let pipeline = Pipeline::builder()
+            .source(VecSource::new(inserts(20, 1)))
+            .codec(TestCodec)
+            .partitioner(PartitionZero)
+            .sink(sink)
+            .topics(
+                TopicRouter::new("default")
+                    .route(t.id().clone(), "per-table")
+                    .route(other.clone(), "default"),
+            )
+            .build()
+            .unwrap();
+        (pipeline, asked, sent)
+    };
+
+    let (pipeline, asked, sent) = run(&["default", "per-table"]);
+    let report = pipeline.run(CancellationToken::new()).await.unwrap();
+    assert_eq!(report.records, 20);
+    assert_eq!(sent.load(std::sync::atomic::Ordering::Relaxed), 20);
+    let mut asked = asked.lock().unwrap().clone();
+    asked.sort();
+    assert_eq!(asked, ["default", "per-table"], "each topic asked once");
+
+    // A topic no record has reached yet still stops the task before anything is sent.
+    let (pipeline, _, sent) = run(&["default"]);
+    let handle = pipeline.handle();
+    let err = pipeline.run(CancellationToken::new()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Partitions { topic, .. } if topic == "per-table"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("per-table"), "{err}");
+    assert_eq!(sent.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(handle.progress().phase, Phase::Failed);
+}
+
 #[tokio::test]
 async fn progress_counts_snapshot_rows_lag_and_caught_up() {
     let t = test_table();

@@ -27,21 +27,40 @@ use crate::schema::TableId;
 use crate::sink::{AckBoard, DeliveryInner, Origin, SinkRecord};
 use crate::source::SourceContext;
 
-/// An event after the encode stage.
+/// An event after the encode stage: what the sink stage needs of it. The event itself (its row
+/// images) is dropped by the encode stage, on the thread that decoded it, not by the sink stage.
 struct Encoded {
-    event: ChangeEvent,
+    meta: AckMeta,
     /// `None` when the codec does not accept the event (it is only checkpointed).
-    record: Option<(Option<Bytes>, Bytes)>,
+    record: Option<Routed>,
 }
 
-/// What the sink stage remembers of a record until it is acknowledged.
+/// An encoded record with its topic and partition.
+struct Routed {
+    topic: Arc<str>,
+    partition: u32,
+    key: Option<Bytes>,
+    value: Bytes,
+    timestamp_ms: Option<i64>,
+}
+
+/// What the sink stage remembers of an event until it is acknowledged.
 struct AckMeta {
+    /// The record's operation, table and position (records only), for error messages.
     origin: Option<Origin>,
     checkpoint: Option<Arc<Position>>,
     position: Option<BinlogPosition>,
     source_ts_ms: u64,
     snapshot_row_of: Option<TableId>,
     is_record: bool,
+}
+
+/// Where the encode stage sends records: the topic router, the partitioner and each topic's
+/// partition count (read from the sink before the stages start).
+struct Routing {
+    topics: TopicRouter,
+    partitioner: Arc<dyn Partitioner>,
+    partitions: HashMap<Arc<str>, NonZeroU32>,
 }
 
 impl Pipeline {
@@ -63,7 +82,7 @@ impl Pipeline {
             source,
             codec,
             partitioner,
-            sink,
+            mut sink,
             topics,
             store,
             settings,
@@ -75,6 +94,13 @@ impl Pipeline {
             .await
             .map_err(|source| Error::CheckpointStore { op: "load", source })?;
         let next_id = Arc::new(AtomicU64::new(resume.as_ref().map_or(1, |c| c.next_id)));
+        let partitions = match partition_counts(sink.as_mut(), &topics).await {
+            Ok(p) => p,
+            Err(e) => {
+                progress.set_phase(Phase::Failed);
+                return Err(e);
+            }
+        };
 
         // One token for the source: cancelled by the caller's shutdown, a handle's stop, or a
         // failure downstream.
@@ -103,9 +129,14 @@ impl Pipeline {
             progress.clone(),
         );
         let source_task: JoinHandle<Result<(), BoxError>> = tasks.spawn(source.run(cx));
+        let routing = Routing {
+            topics,
+            partitioner,
+            partitions,
+        };
         let encode_task = tasks.spawn(encode_stage(
             codec,
-            partitioner.clone(),
+            routing,
             event_rx,
             encoded_tx,
             next_id.clone(),
@@ -115,13 +146,10 @@ impl Pipeline {
 
         let mut stage = SinkStage {
             sink,
-            partitioner,
-            topics,
             store,
             settings,
             progress: progress.clone(),
             next_id,
-            partitions: HashMap::new(),
             tracker: AckTracker::new(),
             pending: None,
             committed: resume.clone(),
@@ -168,6 +196,28 @@ async fn join<T>(stage: &'static str, task: JoinHandle<T>) -> Result<T> {
     })
 }
 
+/// The partition count of every topic `topics` may route to, asked of the sink once.
+async fn partition_counts(
+    sink: &mut dyn DynSink,
+    topics: &TopicRouter,
+) -> Result<HashMap<Arc<str>, NonZeroU32>> {
+    let mut out = HashMap::new();
+    for topic in topics.topics() {
+        if out.contains_key(topic) {
+            continue;
+        }
+        let n = sink
+            .partition_count(topic)
+            .await
+            .map_err(|source| Error::Partitions {
+                topic: topic.to_string(),
+                source,
+            })?;
+        out.insert(topic.clone(), n);
+    }
+    Ok(out)
+}
+
 /// The most events moved between stages at once.
 const MAX_BATCH: usize = 256;
 
@@ -178,7 +228,7 @@ const MAX_BATCH: usize = 256;
 /// floor too), even when that run crashed after sending records it never checkpointed.
 async fn encode_stage(
     mut codec: Box<dyn DynCodec>,
-    partitioner: Arc<dyn Partitioner>,
+    routing: Routing,
     mut rx: mpsc::Receiver<ChangeEvent>,
     tx: mpsc::Sender<Vec<Encoded>>,
     next_id: Arc<AtomicU64>,
@@ -195,19 +245,26 @@ async fn encode_stage(
             // An UPDATE whose old and new rows go to different places is sent as DELETE of the
             // old row then INSERT of the new one, so each key's records stay in one partition,
             // in order.
-            if event.op == Operation::Update && partitioner.splits_update(&event) {
+            if event.op == Operation::Update && routing.partitioner.splits_update(&event) {
                 let mut delete = event.clone();
                 delete.op = Operation::Delete;
                 delete.after = None;
                 delete.checkpoint = None;
                 event.op = Operation::Insert;
                 event.before = None;
-                match encode_one(codec.as_mut(), delete, &mut buf, &mut id, &next_id) {
+                match encode_one(
+                    codec.as_mut(),
+                    &routing,
+                    delete,
+                    &mut buf,
+                    &mut id,
+                    &next_id,
+                ) {
                     Ok(e) => out.push(e),
                     Err(e) => return fail_after(&tx, out, e).await,
                 }
             }
-            match encode_one(codec.as_mut(), event, &mut buf, &mut id, &next_id) {
+            match encode_one(codec.as_mut(), &routing, event, &mut buf, &mut id, &next_id) {
                 Ok(e) => out.push(e),
                 Err(e) => return fail_after(&tx, out, e).await,
             }
@@ -243,10 +300,11 @@ async fn fail_after(
     Err(error)
 }
 
-/// Assigns `event` its record id and encodes it (events the codec does not accept pass as they
-/// are, for their checkpoints).
+/// Assigns `event` its record id, encodes and routes it (events the codec does not accept pass
+/// as they are, for their checkpoints), and drops it: only what the sink stage needs goes on.
 fn encode_one(
     codec: &mut dyn DynCodec,
+    routing: &Routing,
     mut event: ChangeEvent,
     buf: &mut BytesMut,
     id: &mut u64,
@@ -267,22 +325,48 @@ fn encode_one(
         let key = buf.split().freeze();
         codec.encode_value(&event, buf).map_err(encode_err)?;
         let value = buf.split().freeze();
-        Some(((!key.is_empty()).then_some(key), value))
+        let topic = routing.topics.topic_for(&event);
+        let partitions = routing.partitions.get(topic).ok_or_else(|| Error::Stage {
+            stage: "encode",
+            reason: format!("no partition count for topic {topic:?}"),
+        })?;
+        let partition = routing.partitioner.partition(&event, *partitions);
+        if partition >= partitions.get() {
+            return Err(Error::PartitionOutOfRange {
+                topic: topic.to_string(),
+                partition,
+                partitions: partitions.get(),
+            });
+        }
+        Some(Routed {
+            topic: topic.clone(),
+            partition,
+            key: (!key.is_empty()).then_some(key),
+            value,
+            timestamp_ms: i64::try_from(event.source_ts_ms).ok().filter(|&t| t > 0),
+        })
     } else {
         None
     };
-    Ok(Encoded { event, record })
+    let meta = AckMeta {
+        origin: record.is_some().then(|| Origin::of(&event)),
+        checkpoint: event.checkpoint.take(),
+        position: event.position.take(),
+        source_ts_ms: event.source_ts_ms,
+        snapshot_row_of: (event.op == Operation::Init)
+            .then(|| event.table_id().cloned())
+            .flatten(),
+        is_record: record.is_some(),
+    };
+    Ok(Encoded { meta, record })
 }
 
 struct SinkStage {
     sink: Box<dyn DynSink>,
-    partitioner: Arc<dyn Partitioner>,
-    topics: TopicRouter,
     store: Box<dyn DynCheckpointStore>,
     settings: Settings,
     progress: ProgressReporter,
     next_id: Arc<AtomicU64>,
-    partitions: HashMap<Arc<str>, NonZeroU32>,
     tracker: AckTracker<AckMeta>,
     /// The newest checkpoint covered by the acknowledged prefix, not yet committed.
     pending: Option<Arc<Position>>,
@@ -415,72 +499,37 @@ impl SinkStage {
         result.and(committed)
     }
 
-    /// Routes, partitions and sends one encoded event; records it in the tracker.
+    /// Sends one encoded event; records it in the tracker.
     async fn send(&mut self, encoded: Encoded) -> Result<Option<(u64, DeliveryInner)>> {
-        let Encoded { event, record } = encoded;
+        let Encoded { meta, record } = encoded;
         self.events += 1;
-        let mut meta = AckMeta {
-            origin: None,
-            checkpoint: event.checkpoint.clone(),
-            position: event.position.clone(),
-            source_ts_ms: event.source_ts_ms,
-            snapshot_row_of: (event.op == Operation::Init)
-                .then(|| event.table_id().cloned())
-                .flatten(),
-            is_record: record.is_some(),
-        };
-        let Some((key, value)) = record else {
+        let (Some(routed), Some(origin)) = (record, meta.origin.clone()) else {
             // Not a record: acknowledged at once, in order.
             let seq = self.tracker.push(meta);
             self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
             return Ok(None);
         };
-        let topic = self.topics.topic_for(&event).clone();
-        let partitions = match self.partitions.get(&topic) {
-            Some(&n) => n,
-            None => {
-                let n = self.sink.partition_count(&topic).await.map_err(|source| {
-                    Error::Partitions {
-                        topic: topic.to_string(),
-                        source,
-                    }
-                })?;
-                self.partitions.insert(topic.clone(), n);
-                n
-            }
-        };
-        let partition = self.partitioner.partition(&event, partitions);
-        if partition >= partitions.get() {
-            return Err(Error::PartitionOutOfRange {
-                topic: topic.to_string(),
-                partition,
-                partitions: partitions.get(),
-            });
-        }
-        // Kept cheaply (shared strings); formatted only if an error needs it.
-        let origin = Origin::of(&event);
         let seq = self.tracker.next_seq();
         let record = SinkRecord {
-            topic,
-            partition,
-            key,
-            value,
-            timestamp_ms: i64::try_from(event.source_ts_ms).ok().filter(|&t| t > 0),
-            origin: origin.clone(),
+            topic: routed.topic,
+            partition: routed.partition,
+            key: routed.key,
+            value: routed.value,
+            timestamp_ms: routed.timestamp_ms,
+            origin,
             seq,
         };
-        drop(event);
-        let sink_error = |source| Error::Sink {
-            what: origin.to_string(),
-            source,
-        };
-        let delivery = match self.sink.try_send(record).map_err(sink_error)? {
-            Ok(delivery) => delivery,
+        let delivery = match self.sink.try_send(record) {
+            Ok(Ok(delivery)) => delivery,
             // The sink would have to wait: the asynchronous path.
-            Err(record) => self.sink.send(record).await.map_err(sink_error)?,
+            Ok(Err(record)) => self
+                .sink
+                .send(record)
+                .await
+                .map_err(|source| sink_error(&meta, source))?,
+            Err(source) => return Err(sink_error(&meta, source)),
         };
         self.records += 1;
-        meta.origin = Some(origin);
         let pushed = self.tracker.push(meta);
         debug_assert_eq!(pushed, seq);
         Ok(Some((seq, delivery.into_inner())))
@@ -580,6 +629,17 @@ impl SinkStage {
             .with(|p, _| p.checkpoint = Some(checkpoint.position.clone()));
         self.committed = Some(checkpoint);
         Ok(())
+    }
+}
+
+/// The sink's failure to take the record `meta` describes.
+fn sink_error(meta: &AckMeta, source: BoxError) -> Error {
+    Error::Sink {
+        what: meta
+            .origin
+            .as_ref()
+            .map_or_else(|| "record".to_owned(), ToString::to_string),
+        source,
     }
 }
 
