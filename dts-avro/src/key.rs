@@ -8,6 +8,7 @@ use dts_core::{ChangeEvent, ColumnDef, ColumnType, Operation, TableSchema, Value
 
 use crate::encode::variant_name;
 use crate::error::{Error, Result};
+use crate::wire::Decimal20;
 
 /// The key text of a row event: its row key values in canonical text form, escaped and joined
 /// by `,`. This is the text the hash-of-primary-key partition policy hashes (Java
@@ -264,8 +265,18 @@ fn write_value_text(
             w.0.put_slice(b"\\N");
             Ok(())
         }
-        Value::Int(n) => write!(w, "{n}"),
-        Value::UInt(n) | Value::Bit(n) => write!(w, "{n}"),
+        // Digits and `-` need no escaping: written directly (no formatter in the hot path).
+        Value::Int(n) => {
+            if *n < 0 {
+                w.0.put_u8(b'-');
+            }
+            w.0.put_slice(Decimal20::new(n.unsigned_abs()).as_bytes());
+            Ok(())
+        }
+        Value::UInt(n) | Value::Bit(n) => {
+            w.0.put_slice(Decimal20::new(*n).as_bytes());
+            Ok(())
+        }
         Value::Year(y) => write!(w, "{y}"),
         Value::Float(f) => write!(w, "{f}"),
         Value::Double(f) => write!(w, "{f}"),
@@ -382,6 +393,45 @@ mod tests {
         assert_eq!(civil_from_days(19_782), (2024, 2, 29));
         assert_eq!(civil_from_days(2_932_896), (9999, 12, 31));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+
+    #[test]
+    fn integer_key_text_matches_decimal_formatting() {
+        use dts_core::{KeyDef, TableId};
+        let table = TableSchema::new(
+            TableId::new("d", "t"),
+            vec![
+                ColumnDef::new("a", ColumnType::BigInt),
+                ColumnDef::new("b", ColumnType::BigInt),
+            ],
+            Some(KeyDef {
+                name: "PRIMARY".into(),
+                columns: vec![0, 1],
+            }),
+            vec![],
+        )
+        .unwrap();
+        for (a, b) in [
+            (Value::Int(0), Value::UInt(0)),
+            (Value::Int(-1), Value::UInt(u64::MAX)),
+            (Value::Int(i64::MIN), Value::Bit(5)),
+            (Value::Int(i64::MAX), Value::UInt(10)),
+        ] {
+            let expected = format!(
+                "{},{}",
+                match a {
+                    Value::Int(n) => n.to_string(),
+                    _ => unreachable!(),
+                },
+                match b {
+                    Value::UInt(n) | Value::Bit(n) => n.to_string(),
+                    _ => unreachable!(),
+                }
+            );
+            let mut out = BytesMut::new();
+            assert!(write_row_key_text(&table, &[a, b], &mut out).unwrap());
+            assert_eq!(std::str::from_utf8(&out).unwrap(), expected);
+        }
     }
 
     #[test]
