@@ -20,7 +20,7 @@ use std::num::NonZeroU32;
 
 use bytes::BytesMut;
 
-use dts_core::{ChangeEvent, Operation, Partitioner};
+use dts_core::{ChangeEvent, Operation, Partitioner, Value};
 
 /// Java's `String.hashCode()`.
 #[must_use]
@@ -80,6 +80,16 @@ thread_local! {
 }
 
 /// Java's `String.hashCode` of the concatenation of `parts`, without concatenating.
+/// `a` and `b` are the same value (floating-point values bit for bit: `0.0` and `-0.0` have
+/// different texts), so their key texts are the same.
+fn identical(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::Double(x), Value::Double(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
+}
+
 fn java_hash_parts(parts: &[&str]) -> i32 {
     parts
         .iter()
@@ -121,6 +131,15 @@ impl Partitioner for DtsPartitioner {
         else {
             return false;
         };
+        // Most updates keep their key: identical key values have identical key text, so the
+        // text is only built when a key value changed.
+        if let Some(key) = table.row_key()
+            && key.columns.iter().all(
+                |&c| matches!((before.get(c), after.get(c)), (Some(a), Some(b)) if identical(a, b)),
+            )
+        {
+            return false;
+        }
         KEY_TEXT.with_borrow_mut(|(old, new)| {
             old.clear();
             new.clear();
@@ -199,5 +218,30 @@ mod tests {
         }
         let insert = ChangeEvent::insert(t, row(1, "a"));
         assert!(!by_key.splits_update(&insert));
+    }
+
+    #[test]
+    fn a_float_key_moving_between_zero_and_minus_zero_splits() {
+        use dts_core::{ColumnDef, ColumnType, KeyDef, TableId, TableSchema, Value};
+        let t = std::sync::Arc::new(
+            TableSchema::new(
+                TableId::new("d", "f"),
+                vec![ColumnDef::new("k", ColumnType::Double)],
+                Some(KeyDef {
+                    name: "PRIMARY".into(),
+                    columns: vec![0],
+                }),
+                vec![],
+            )
+            .unwrap(),
+        );
+        let by_key = DtsPartitioner::new(PartitionPolicy::PrimaryKey);
+        let update = |a: f64, b: f64| {
+            ChangeEvent::update(t.clone(), vec![Value::Double(a)], vec![Value::Double(b)])
+        };
+        // 0.0 == -0.0 as numbers, but their key texts ("0", "-0") hash differently.
+        assert!(by_key.splits_update(&update(0.0, -0.0)));
+        assert!(!by_key.splits_update(&update(1.5, 1.5)));
+        assert!(by_key.splits_update(&update(1.5, 2.5)));
     }
 }
