@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dts_core::{AckBoard, Delivery, Sink, SinkRecord};
@@ -36,7 +37,10 @@ pub struct KafkaSink {
     board: AckBoard,
     config: KafkaSinkConfig,
     partitions: HashMap<String, u32>,
-    checked: Instant,
+    /// Set every `partition_recheck` by a timer task (started with the first partition count)
+    /// so that sending reads a flag, not the clock, per record.
+    recheck_due: Arc<AtomicBool>,
+    ticking: bool,
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -67,8 +71,29 @@ impl KafkaSink {
             board,
             config,
             partitions: HashMap::new(),
-            checked: Instant::now(),
+            recheck_due: Arc::new(AtomicBool::new(false)),
+            ticking: false,
         })
+    }
+
+    /// Starts the timer that marks the partition re-check due (once; it ends with the sink).
+    fn start_recheck_timer(&mut self) {
+        if self.ticking {
+            return;
+        }
+        self.ticking = true;
+        let due = Arc::downgrade(&self.recheck_due);
+        let every = self.config.partition_recheck.max(MIN_PARTITION_RECHECK);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                match due.upgrade() {
+                    Some(due) => due.store(true, Ordering::Relaxed),
+                    None => break,
+                }
+            }
+        });
     }
 
     /// The topic's partition count, or `None` when it does not exist. Asks in growing slices
@@ -137,7 +162,8 @@ impl KafkaSink {
             board: self.board.clone(),
             config: self.config.clone(),
             partitions: HashMap::new(),
-            checked: self.checked,
+            recheck_due: Arc::new(AtomicBool::new(false)),
+            ticking: true,
         };
         let topic = topic.to_owned();
         tokio::task::spawn_blocking(move || this.metadata_partitions(&topic))
@@ -231,7 +257,7 @@ impl KafkaSink {
     }
 
     async fn recheck_partitions(&mut self) -> Result<()> {
-        self.checked = Instant::now();
+        self.recheck_due.store(false, Ordering::Relaxed);
         let known: Vec<(String, u32)> = self
             .partitions
             .iter()
@@ -350,11 +376,12 @@ impl Sink for KafkaSink {
             .await?
             .ok_or_else(|| Error::MissingTopic(topic.to_owned()))?;
         self.partitions.insert(topic.to_owned(), n);
+        self.start_recheck_timer();
         NonZeroU32::new(n).ok_or_else(|| Error::MissingTopic(topic.to_owned()))
     }
 
     async fn send(&mut self, mut record: SinkRecord) -> Result<Delivery> {
-        if self.checked.elapsed() > self.config.partition_recheck.max(MIN_PARTITION_RECHECK) {
+        if self.recheck_due.load(Ordering::Relaxed) {
             self.recheck_partitions().await?;
         }
         loop {
@@ -374,7 +401,7 @@ impl Sink for KafkaSink {
         &mut self,
         record: SinkRecord,
     ) -> Result<std::result::Result<Delivery, SinkRecord>> {
-        if self.checked.elapsed() > self.config.partition_recheck.max(MIN_PARTITION_RECHECK) {
+        if self.recheck_due.load(Ordering::Relaxed) {
             // The partition check is asynchronous: let `send` do it.
             return Ok(Err(record));
         }
