@@ -11,6 +11,7 @@
 //! | `kafka` | `dts-kafka-sink`: producer, topics, partition policies | `kafka` |
 //! | `avro` | `dts-avro`: DTS Avro codec and reader | `avro` |
 
+#![forbid(unsafe_code)]
 #[cfg(feature = "avro")]
 pub use dts_avro as avro;
 pub use dts_core as core;

@@ -111,6 +111,7 @@
 //! println!("{}", record.to_json());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+#![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 mod codec;

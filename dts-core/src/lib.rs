@@ -47,6 +47,7 @@
 //! println!("{} records, checkpoint {:?}", report.records_acked, report.checkpoint);
 //! # let _ = handle; Ok(()) }
 //! ```
+#![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
 mod checkpoint;

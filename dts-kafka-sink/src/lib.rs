@@ -48,6 +48,7 @@
 mod config;
 mod error;
 mod partition;
+mod produce;
 mod sink;
 
 pub use config::{KafkaSinkConfig, SaslMechanism, SecurityProtocol};

@@ -13,10 +13,11 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use crate::config::KafkaSinkConfig;
 use crate::error::{Error, Result};
+use crate::produce::{Produce, Topics};
 
 /// The shortest interval between two partition re-checks, whatever the configuration says (a
 /// metadata request per record would stall the sink).
@@ -34,6 +35,8 @@ const MIN_PARTITION_RECHECK: Duration = Duration::from_millis(100);
 /// - `flush` runs librdkafka's blocking flush on a blocking thread.
 pub struct KafkaSink {
     producer: Arc<ThreadedProducer<DeliveryContext>>,
+    /// librdkafka topic handles, one per topic sent to.
+    topics: Topics,
     board: AckBoard,
     config: KafkaSinkConfig,
     partitions: HashMap<String, u32>,
@@ -66,8 +69,10 @@ impl KafkaSink {
                 refused: Mutex::new(None),
             })
             .map_err(|e| Error::Client(Box::new(e)))?;
+        let producer = Arc::new(producer);
         Ok(Self {
-            producer: Arc::new(producer),
+            topics: Topics::new(producer.clone()),
+            producer,
             board,
             config,
             partitions: HashMap::new(),
@@ -96,77 +101,11 @@ impl KafkaSink {
         });
     }
 
-    /// The topic's partition count, or `None` when it does not exist. Asks in growing slices
-    /// (1 s, 2 s, 4 s, …) so that a refused connection (authentication, TLS) fails at once with
-    /// its reason instead of after the whole timeout, while a slow broker still gets long
-    /// requests; an attempt that fails early waits out its slice (no busy loop).
-    fn metadata_partitions(&self, topic: &str) -> Result<Option<u32>> {
-        let deadline = Instant::now() + self.config.timeout;
-        let mut slice = Duration::from_secs(1);
-        let md = loop {
-            let attempt = Instant::now();
-            let this_slice = deadline.saturating_duration_since(attempt).min(slice);
-            slice = slice.saturating_mul(2);
-            match self
-                .producer
-                .client()
-                .fetch_metadata(Some(topic), this_slice)
-            {
-                Ok(md) => {
-                    // Connected: an earlier refusal is over.
-                    self.producer.context().clear_refusal();
-                    break md;
-                }
-                Err(source) => {
-                    let refused = self.producer.context().refusal();
-                    if let Some((reason, true)) = refused {
-                        return Err(Error::Refused {
-                            servers: self.config.bootstrap_servers.clone(),
-                            reason,
-                        });
-                    }
-                    if Instant::now() >= deadline {
-                        return Err(match refused {
-                            Some((reason, _)) => Error::Refused {
-                                servers: self.config.bootstrap_servers.clone(),
-                                reason,
-                            },
-                            None => Error::Metadata {
-                                what: format!("topic {topic:?}"),
-                                servers: self.config.bootstrap_servers.clone(),
-                                source: Box::new(source),
-                            },
-                        });
-                    }
-                    let rest = this_slice.saturating_sub(attempt.elapsed());
-                    std::thread::sleep(
-                        rest.min(deadline.saturating_duration_since(Instant::now())),
-                    );
-                }
-            }
-        };
-        let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
-            return Ok(None);
-        };
-        if t.error().is_some() || t.partitions().is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(
-            u32::try_from(t.partitions().len()).unwrap_or(u32::MAX),
-        ))
-    }
-
     async fn read_partitions(&self, topic: &str) -> Result<Option<u32>> {
-        let this = Self {
-            producer: self.producer.clone(),
-            board: self.board.clone(),
-            config: self.config.clone(),
-            partitions: HashMap::new(),
-            recheck_due: Arc::new(AtomicBool::new(false)),
-            ticking: true,
-        };
+        let producer = self.producer.clone();
+        let config = self.config.clone();
         let topic = topic.to_owned();
-        tokio::task::spawn_blocking(move || this.metadata_partitions(&topic))
+        tokio::task::spawn_blocking(move || metadata_partitions(&producer, &config, &topic))
             .await
             .map_err(|e| Error::Config(format!("metadata thread failed: {e}")))?
     }
@@ -272,6 +211,64 @@ impl KafkaSink {
         }
         Ok(())
     }
+}
+
+/// The topic's partition count, or `None` when it does not exist. Asks in growing slices
+/// (1 s, 2 s, 4 s, …) so that a refused connection (authentication, TLS) fails at once with
+/// its reason instead of after the whole timeout, while a slow broker still gets long
+/// requests; an attempt that fails early waits out its slice (no busy loop).
+fn metadata_partitions(
+    producer: &ThreadedProducer<DeliveryContext>,
+    config: &KafkaSinkConfig,
+    topic: &str,
+) -> Result<Option<u32>> {
+    let deadline = Instant::now() + config.timeout;
+    let mut slice = Duration::from_secs(1);
+    let md = loop {
+        let attempt = Instant::now();
+        let this_slice = deadline.saturating_duration_since(attempt).min(slice);
+        slice = slice.saturating_mul(2);
+        match producer.client().fetch_metadata(Some(topic), this_slice) {
+            Ok(md) => {
+                // Connected: an earlier refusal is over.
+                producer.context().clear_refusal();
+                break md;
+            }
+            Err(source) => {
+                let refused = producer.context().refusal();
+                if let Some((reason, true)) = refused {
+                    return Err(Error::Refused {
+                        servers: config.bootstrap_servers.clone(),
+                        reason,
+                    });
+                }
+                if Instant::now() >= deadline {
+                    return Err(match refused {
+                        Some((reason, _)) => Error::Refused {
+                            servers: config.bootstrap_servers.clone(),
+                            reason,
+                        },
+                        None => Error::Metadata {
+                            what: format!("topic {topic:?}"),
+                            servers: config.bootstrap_servers.clone(),
+                            source: Box::new(source),
+                        },
+                    });
+                }
+                let rest = this_slice.saturating_sub(attempt.elapsed());
+                std::thread::sleep(rest.min(deadline.saturating_duration_since(Instant::now())));
+            }
+        }
+    };
+    let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
+        return Ok(None);
+    };
+    if t.error().is_some() || t.partitions().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        u32::try_from(t.partitions().len()).unwrap_or(u32::MAX),
+    ))
 }
 
 fn key_text(key: Option<&[u8]>) -> String {
@@ -409,22 +406,21 @@ impl Sink for KafkaSink {
             .map_err(|_| Error::Config(format!("partition {} out of range", record.partition)))?;
         let seq = usize::try_from(record.seq)
             .map_err(|_| Error::Config(format!("record number {} out of range", record.seq)))?;
-        let mut br = BaseRecord::<[u8], [u8], usize>::with_opaque_to(&record.topic, seq)
-            .partition(partition)
-            .payload(&record.value[..]);
-        if let Some(k) = &record.key {
-            br = br.key(&k[..]);
-        }
-        if let Some(ts) = record.timestamp_ms {
-            br = br.timestamp(ts);
-        }
-        match self.producer.send(br) {
+        let produced = self.topics.produce(&Produce {
+            topic: &record.topic,
+            partition,
+            key: record.key.as_deref(),
+            value: &record.value,
+            timestamp_ms: record.timestamp_ms,
+            opaque: seq,
+        });
+        match produced {
             Ok(()) => Ok(Ok(self.board.delivery(&record))),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => Ok(Err(record)),
-            Err((source, _)) => {
+            Err(RDKafkaErrorCode::QueueFull) => Ok(Err(record)),
+            Err(code) => {
                 let size = record.value.len() + record.key.as_ref().map_or(0, bytes::Bytes::len);
                 Err(produce_error(
-                    source,
+                    KafkaError::MessageProduction(code),
                     &record.topic,
                     record.partition,
                     record.key.as_deref(),

@@ -165,3 +165,81 @@ async fn a_changed_partition_count_stops_the_sink() {
         "{text}"
     );
 }
+
+/// What the sink hands librdkafka arrives as sent: partition, key (absent, empty or bytes),
+/// value (empty or bytes) and the source timestamp as the message's CreateTime.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_keep_partition_key_value_and_timestamp() {
+    use dts_core::{Origin, SinkRecord};
+
+    let servers = dts_test_utils::kafka_bootstrap();
+    let topic = format!("dts-fields-{}", std::process::id());
+    let mut sink = KafkaSink::new(KafkaSinkConfig::new(servers.as_str())).unwrap();
+    sink.ensure_topics(std::slice::from_ref(&topic), Some((2, 1)))
+        .await
+        .unwrap();
+    assert_eq!(sink.partition_count(&topic).await.unwrap().get(), 2);
+    type Sent = (u32, Option<&'static [u8]>, &'static [u8], Option<i64>);
+    let sent: [Sent; 4] = [
+        (0, Some(b"k0"), b"v0", Some(1_700_000_000_123)),
+        (1, None, b"v1", Some(1_600_000_000_000)),
+        (1, Some(b""), b"", Some(1_650_000_000_001)),
+        (0, Some(b"k3"), b"v3", None),
+    ];
+    let mut deliveries = Vec::new();
+    for (seq, (partition, key, value, ts)) in (0u64..).zip(sent) {
+        let record = SinkRecord {
+            topic: topic.as_str().into(),
+            partition,
+            key: key.map(Bytes::from_static),
+            value: Bytes::from_static(value),
+            timestamp_ms: ts,
+            origin: Origin {
+                op: dts_core::Operation::Insert,
+                table: None,
+                position: None,
+            },
+            seq,
+        };
+        deliveries.push(sink.send(record).await.unwrap());
+    }
+    sink.flush().await.unwrap();
+    for d in deliveries {
+        d.await.unwrap();
+    }
+
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &servers)
+        .set("group.id", "dts-fields-test")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..2 {
+        tpl.add_partition_offset(&topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut got = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while got.len() < sent.len() && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            got.push((
+                m.partition(),
+                m.key().map(<[u8]>::to_vec),
+                m.payload().map(<[u8]>::to_vec),
+                m.timestamp(),
+            ));
+        }
+    }
+    for (partition, key, value, ts) in sent {
+        let found = got
+            .iter()
+            .find(|g| g.2.as_deref() == Some(value))
+            .unwrap_or_else(|| panic!("value {value:?} not read back: {got:?}"));
+        assert_eq!(found.0, i32::try_from(partition).unwrap(), "{found:?}");
+        assert_eq!(found.1.as_deref(), key, "key of {value:?}");
+        if let Some(ts) = ts {
+            assert_eq!(found.3, rdkafka::Timestamp::CreateTime(ts), "{found:?}");
+        }
+    }
+}

@@ -13,6 +13,7 @@
 //!
 //! Implemented so far: [`binlog`]. The rest is to come.
 
+#![forbid(unsafe_code)]
 pub mod binlog;
 pub mod catalog;
 mod error;

@@ -2,6 +2,7 @@
 //! ([`CollectSink`], [`ManualSink`], [`SlowSink`]), a simple [`TestCodec`], and helpers to find
 //! the servers started by `scripts/`.
 
+#![forbid(unsafe_code)]
 mod servers;
 mod sinks;
 mod source;
