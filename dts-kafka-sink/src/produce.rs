@@ -22,9 +22,9 @@ use crate::sink::DeliveryContext;
 /// A librdkafka topic handle owned by [`Topics`].
 struct TopicHandle(ptr::NonNull<rd::rd_kafka_topic_t>);
 
-// SAFETY: librdkafka topic handles may be used from any thread (librdkafka's docs: "all
-// rd_kafka_topic_t functions are thread safe"); the handle is only used while its producer
-// lives (see `Topics`).
+// SAFETY: librdkafka's API is thread safe (its INTRODUCTION.md: "The API is completely
+// thread-safe"; rdkafka marks its own `NativeTopic` Send + Sync on the same basis); the handle
+// is only used while its producer lives (see `Topics`).
 unsafe impl Send for TopicHandle {}
 // SAFETY: as above.
 unsafe impl Sync for TopicHandle {}
@@ -118,7 +118,8 @@ impl Topics {
                     ptr: ptr::without_provenance_mut(p.opaque),
                 },
             ),
-            // Replaced below when present; an END entry ends the list early otherwise.
+            // Spare slots for the key and the timestamp, filled below when present; the unused
+            // ones are never passed (`n` excludes them: produceva rejects an END entry).
             vu(
                 rd::rd_kafka_vtype_t::RD_KAFKA_VTYPE_END,
                 rd::rd_kafka_vu_s__bindgen_ty_1 { i: 0 },
