@@ -6,7 +6,8 @@ use crate::event::{ChangeEvent, Operation};
 
 /// Encodes events into message keys and values, into caller-owned buffers.
 ///
-/// The pipeline owns the codec on its encode stage and calls it in source order, so a codec
+/// The pipeline calls the codec on the source's task, one event at a time in source order (see
+/// [`SourceContext::send_all`](crate::SourceContext::send_all)), so a codec
 /// may keep per-table caches in `&mut self`.
 pub trait Codec: Send + 'static {
     /// The codec's error.

@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::ChangeEvent;
+use crate::pipeline::encode::EncodeChannel;
 use crate::position::Checkpoint;
 use crate::progress::ProgressReporter;
 
@@ -40,21 +41,30 @@ pub struct PipelineClosed;
 /// progress reporter.
 #[derive(Debug)]
 pub struct SourceContext {
-    tx: mpsc::Sender<ChangeEvent>,
+    out: Out,
     shutdown: CancellationToken,
     resume: Option<Checkpoint>,
     progress: ProgressReporter,
 }
 
+/// Where a context's events go.
+#[derive(Debug)]
+enum Out {
+    /// A plain channel ([`SourceContext::detached`]).
+    Channel(mpsc::Sender<ChangeEvent>),
+    /// A pipeline: encoded on the sending task, handed to the sink stage in bursts.
+    Pipeline(Box<EncodeChannel>),
+}
+
 impl SourceContext {
-    pub(crate) fn new(
-        tx: mpsc::Sender<ChangeEvent>,
+    pub(crate) fn encoding(
+        channel: EncodeChannel,
         shutdown: CancellationToken,
         resume: Option<Checkpoint>,
         progress: ProgressReporter,
     ) -> Self {
         Self {
-            tx,
+            out: Out::Pipeline(Box::new(channel)),
             shutdown,
             resume,
             progress,
@@ -69,7 +79,12 @@ impl SourceContext {
         shutdown: CancellationToken,
         resume: Option<Checkpoint>,
     ) -> Self {
-        Self::new(tx, shutdown, resume, ProgressReporter::default())
+        Self {
+            out: Out::Channel(tx),
+            shutdown,
+            resume,
+            progress: ProgressReporter::default(),
+        }
     }
 
     /// Sends one event, waiting while the pipeline is full.
@@ -80,7 +95,37 @@ impl SourceContext {
     /// # Cancel safety
     /// Cancel safe: if the future is dropped before completing, the event was not sent.
     pub async fn send(&self, event: ChangeEvent) -> Result<(), PipelineClosed> {
-        self.tx.send(event).await.map_err(|_| PipelineClosed)
+        match &self.out {
+            Out::Channel(tx) => tx.send(event).await.map_err(|_| PipelineClosed),
+            Out::Pipeline(channel) => channel.send(&mut vec![event]).await,
+        }
+    }
+
+    /// Sends `events` in order, leaving `events` empty (its capacity kept for the next burst),
+    /// waiting while the pipeline is full. In a pipeline a burst is encoded on the calling task
+    /// and handed over at once: sources should send rows in bursts (a few hundred) rather than
+    /// one by one.
+    ///
+    /// # Errors
+    /// [`PipelineClosed`] when the pipeline no longer accepts events: stop reading.
+    ///
+    /// # Cancel safety
+    /// Events still in `events` when the future is dropped were not sent; the ones removed
+    /// were.
+    pub async fn send_all(&self, events: &mut Vec<ChangeEvent>) -> Result<(), PipelineClosed> {
+        match &self.out {
+            Out::Channel(tx) => {
+                while !events.is_empty() {
+                    let n = events.len().min(tx.max_capacity());
+                    let permits = tx.reserve_many(n).await.map_err(|_| PipelineClosed)?;
+                    for (permit, event) in permits.zip(events.drain(..n)) {
+                        permit.send(event);
+                    }
+                }
+                Ok(())
+            }
+            Out::Pipeline(channel) => channel.send(events).await,
+        }
     }
 
     /// Cancelled when the source must stop reading.

@@ -684,11 +684,9 @@ pub(crate) async fn read_chunk(
                 last_key = Some(key.iter().filter_map(|&i| row.get(i).cloned()).collect());
             }
             let rows = burst.len() as u64;
-            for ev in burst.drain(..) {
-                cx.send(ev).await.map_err(|_| {
-                    Error::Protocol("the pipeline stopped accepting snapshot rows".into())
-                })?;
-            }
+            cx.send_all(&mut burst).await.map_err(|_| {
+                Error::Protocol("the pipeline stopped accepting snapshot rows".into())
+            })?;
             let wait = throttle.account(rows, pending_bytes);
             pending_bytes = 0;
             if !wait.is_zero() {

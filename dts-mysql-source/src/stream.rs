@@ -711,10 +711,5 @@ impl ChunkSkip {
 /// Sends `out`'s events in order, leaving it empty (its capacity kept); `false` when the
 /// pipeline closed.
 async fn send_all(cx: &SourceContext, out: &mut Vec<ChangeEvent>) -> bool {
-    for ev in out.drain(..) {
-        if cx.send(ev).await.is_err() {
-            return false;
-        }
-    }
-    true
+    cx.send_all(out).await.is_ok()
 }

@@ -113,7 +113,7 @@ impl PipelineBuilder {
         self
     }
 
-    /// Capacity of each channel between stages (default 1024 events). Bounds memory together
+    /// Events the source may send ahead of the sink stage (default 1024). Bounds memory together
     /// with [`max_in_flight`](Self::max_in_flight).
     pub fn channel_capacity(mut self, events: usize) -> Self {
         self.settings.channel_capacity = events;

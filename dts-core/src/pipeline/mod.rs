@@ -1,13 +1,13 @@
 //! The pipeline: source ▶ codec ▶ partitioner ▶ sink, with ordered checkpoints.
 //!
 //! ```text
-//! Source ──ch──▶ encode stage ──ch──▶ sink stage ──send──▶ Sink
-//!  (own task)     (own task)           │  ▲ deliveries (any order)
-//!                                      ▼  │
+//! Source + encode (own task) ──bursts──▶ sink stage ──send──▶ Sink
+//!   (events are encoded, routed and        │  ▲ deliveries (any order)
+//!    partitioned where they are decoded)   ▼  │
 //!                          AckTracker (contiguous acked prefix) ──▶ CheckpointStore
 //! ```
 //!
-//! - Channels are bounded ([`PipelineBuilder::channel_capacity`]) and the sink stage stops
+//! - The channel is bounded ([`PipelineBuilder::channel_capacity`] events) and the sink stage stops
 //!   reading once [`PipelineBuilder::max_in_flight`] records await acknowledgement, so a slow
 //!   sink slows the source; nothing is dropped.
 //! - A checkpoint is committed only when every event before it was acknowledged (or was not a
@@ -20,6 +20,7 @@
 
 mod ack;
 mod builder;
+pub(crate) mod encode;
 mod erased;
 mod report;
 mod runner;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc;
@@ -16,52 +15,16 @@ use tokio_util::task::TaskTracker;
 
 use super::ack::AckTracker;
 use super::builder::Settings;
-use super::erased::{DynCheckpointStore, DynCodec, DynSink};
+use super::encode::{AckMeta, Batch, EncodeChannel, Encoded, Routing, Shared};
+use super::erased::{DynCheckpointStore, DynSink};
 use super::{Pipeline, PipelineReport};
 use crate::error::{BoxError, Error, Result};
-use crate::event::{ChangeEvent, Operation};
-use crate::partition::{Partitioner, TopicRouter};
-use crate::position::{BinlogPosition, Checkpoint, Position};
+use crate::partition::TopicRouter;
+use crate::position::{Checkpoint, Position};
 use crate::progress::{Phase, ProgressReporter};
 use crate::schema::TableId;
-use crate::sink::{AckBoard, DeliveryInner, Origin, SinkRecord};
+use crate::sink::{AckBoard, DeliveryInner, SinkRecord};
 use crate::source::SourceContext;
-
-/// An event after the encode stage: what the sink stage needs of it. The event itself (its row
-/// images) is dropped by the encode stage, on the thread that decoded it, not by the sink stage.
-struct Encoded {
-    meta: AckMeta,
-    /// `None` when the codec does not accept the event (it is only checkpointed).
-    record: Option<Routed>,
-}
-
-/// An encoded record with its topic and partition.
-struct Routed {
-    topic: Arc<str>,
-    partition: u32,
-    key: Option<Bytes>,
-    value: Bytes,
-    timestamp_ms: Option<i64>,
-}
-
-/// What the sink stage remembers of an event until it is acknowledged.
-struct AckMeta {
-    /// The record's operation, table and position (records only), for error messages.
-    origin: Option<Origin>,
-    checkpoint: Option<Arc<Position>>,
-    position: Option<BinlogPosition>,
-    source_ts_ms: u64,
-    snapshot_row_of: Option<TableId>,
-    is_record: bool,
-}
-
-/// Where the encode stage sends records: the topic router, the partitioner and each topic's
-/// partition count (read from the sink before the stages start).
-struct Routing {
-    topics: TopicRouter,
-    partitioner: Arc<dyn Partitioner>,
-    partitions: HashMap<Arc<str>, NonZeroU32>,
-}
 
 impl Pipeline {
     /// Runs until the source is exhausted, `shutdown` is cancelled (or
@@ -116,32 +79,28 @@ impl Pipeline {
         };
 
         let tasks = TaskTracker::new();
-        let (event_tx, event_rx) = mpsc::channel(settings.channel_capacity);
-        // Events cross from the encode stage to the sink stage in batches of up to `batch`: one
-        // channel operation and one wake-up per batch instead of per event. The batches in the
-        // channel hold at most about `channel_capacity` events, as the first channel does.
-        let batch = settings.channel_capacity.clamp(1, MAX_BATCH);
-        let (encoded_tx, encoded_rx) = mpsc::channel((settings.channel_capacity / batch).max(1));
-        let cx = SourceContext::new(
-            event_tx,
-            source_stop.clone(),
-            resume.clone(),
-            progress.clone(),
-        );
-        let source_task: JoinHandle<Result<(), BoxError>> = tasks.spawn(source.run(cx));
         let routing = Routing {
             topics,
             partitioner,
             partitions,
         };
-        let encode_task = tasks.spawn(encode_stage(
+        // Events are encoded on the source's task and reach the sink stage in bursts: one
+        // channel operation and one wake-up per burst. The channel holds at most
+        // `channel_capacity` events.
+        let (channel, shared, encoded_rx) = EncodeChannel::new(
             codec,
             routing,
-            event_rx,
-            encoded_tx,
             next_id.clone(),
-            batch,
-        ));
+            settings.channel_capacity,
+            source_stop.clone(),
+        );
+        let cx = SourceContext::encoding(
+            channel,
+            source_stop.clone(),
+            resume.clone(),
+            progress.clone(),
+        );
+        let source_task: JoinHandle<Result<(), BoxError>> = tasks.spawn(source.run(cx));
         tasks.close();
 
         let mut stage = SinkStage {
@@ -159,17 +118,18 @@ impl Pipeline {
             acked: 0,
             acked_at_last_rate: 0,
         };
-        let sink_result = stage.run(encoded_rx, &source_stop).await;
-        // The sink stage ends when it failed or when the encode stage ended (the source ended,
-        // or the codec failed): either way the source must stop too.
+        let sink_result = stage.run(encoded_rx, &shared, &source_stop).await;
+        // The sink stage ends when it failed or when the source ended (by itself, or after an
+        // encoding failure): either way the source must stop too.
+        shared.close();
         source_stop.cancel();
         let source_result = join("source", source_task).await;
-        let encode_result = join("encode", encode_task).await;
         tasks.wait().await;
         forward.abort();
 
+        let encode_result = shared.take_failure().map_or(Ok(()), Err);
         let result = sink_result
-            .and(encode_result.and_then(|r| r))
+            .and(encode_result)
             .and(source_result.and_then(|r| r.map_err(Error::Source)));
         progress.set_phase(if result.is_ok() {
             Phase::Done
@@ -218,149 +178,6 @@ async fn partition_counts(
     Ok(out)
 }
 
-/// The most events moved between stages at once.
-const MAX_BATCH: usize = 256;
-
-/// Encodes events in order; assigns record ids.
-///
-/// Ids are `max(previous + 1, now in µs)` (the clock read once per batch): strictly increasing in a run, and above every id of
-/// an earlier run as long as the wall clock does not go back (the checkpoint's `next_id` is a
-/// floor too), even when that run crashed after sending records it never checkpointed.
-async fn encode_stage(
-    mut codec: Box<dyn DynCodec>,
-    routing: Routing,
-    mut rx: mpsc::Receiver<ChangeEvent>,
-    tx: mpsc::Sender<Vec<Encoded>>,
-    next_id: Arc<AtomicU64>,
-    batch: usize,
-) -> Result<()> {
-    let mut buf = BytesMut::with_capacity(64 * 1024);
-    let mut id = next_id.load(Ordering::Relaxed);
-    let mut events = Vec::with_capacity(batch);
-    while rx.recv_many(&mut events, batch).await > 0 {
-        // One clock read per batch: ids stay strictly increasing and above the wall clock.
-        id = id.max(now_micros());
-        let mut out = Vec::with_capacity(events.len() + 1);
-        for mut event in events.drain(..) {
-            // An UPDATE whose old and new rows go to different places is sent as DELETE of the
-            // old row then INSERT of the new one, so each key's records stay in one partition,
-            // in order.
-            if event.op == Operation::Update && routing.partitioner.splits_update(&event) {
-                let mut delete = event.clone();
-                delete.op = Operation::Delete;
-                delete.after = None;
-                delete.checkpoint = None;
-                event.op = Operation::Insert;
-                event.before = None;
-                match encode_one(
-                    codec.as_mut(),
-                    &routing,
-                    delete,
-                    &mut buf,
-                    &mut id,
-                    &next_id,
-                ) {
-                    Ok(e) => out.push(e),
-                    Err(e) => return fail_after(&tx, out, e).await,
-                }
-            }
-            match encode_one(codec.as_mut(), &routing, event, &mut buf, &mut id, &next_id) {
-                Ok(e) => out.push(e),
-                Err(e) => return fail_after(&tx, out, e).await,
-            }
-        }
-        if tx.send(out).await.is_err() {
-            // The sink stage stopped (it failed); its error is reported.
-            break;
-        }
-    }
-    Ok(())
-}
-
-fn now_micros() -> u64 {
-    u64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_micros(),
-    )
-    .unwrap_or(u64::MAX)
-}
-
-/// Hands the events encoded before a codec failure to the sink stage, then fails with it.
-async fn fail_after(
-    tx: &mpsc::Sender<Vec<Encoded>>,
-    done: Vec<Encoded>,
-    error: Error,
-) -> Result<()> {
-    if !done.is_empty() {
-        // If the sink stage is gone, its own error is reported beside this one.
-        tx.send(done).await.ok();
-    }
-    Err(error)
-}
-
-/// Assigns `event` its record id, encodes and routes it (events the codec does not accept pass
-/// as they are, for their checkpoints), and drops it: only what the sink stage needs goes on.
-fn encode_one(
-    codec: &mut dyn DynCodec,
-    routing: &Routing,
-    mut event: ChangeEvent,
-    buf: &mut BytesMut,
-    id: &mut u64,
-    next_id: &AtomicU64,
-) -> Result<Encoded> {
-    let record = if codec.accepts(&event) {
-        event.id = *id;
-        *id = event.id.saturating_add(1);
-        next_id.store(*id, Ordering::Relaxed);
-        let encode_err = |source| Error::Encode {
-            what: event.describe(),
-            source,
-        };
-        if buf.capacity() < 4096 {
-            buf.reserve(64 * 1024);
-        }
-        codec.encode_key(&event, buf).map_err(encode_err)?;
-        let key = buf.split().freeze();
-        codec.encode_value(&event, buf).map_err(encode_err)?;
-        let value = buf.split().freeze();
-        let topic = routing.topics.topic_for(&event);
-        let partitions = routing.partitions.get(topic).ok_or_else(|| Error::Stage {
-            stage: "encode",
-            reason: format!("no partition count for topic {topic:?}"),
-        })?;
-        let partition = routing.partitioner.partition(&event, *partitions);
-        if partition >= partitions.get() {
-            return Err(Error::PartitionOutOfRange {
-                topic: topic.to_string(),
-                partition,
-                partitions: partitions.get(),
-            });
-        }
-        Some(Routed {
-            topic: topic.clone(),
-            partition,
-            key: (!key.is_empty()).then_some(key),
-            value,
-            timestamp_ms: i64::try_from(event.source_ts_ms).ok().filter(|&t| t > 0),
-        })
-    } else {
-        None
-    };
-    let meta = AckMeta {
-        origin: record.is_some().then(|| Origin::of(&event)),
-        checkpoint: event.checkpoint.take(),
-        position: event.position.take(),
-        source_ts_ms: event.source_ts_ms,
-        snapshot_row_of: (event.op == Operation::Init)
-            .then(|| event.table_id().cloned())
-            .flatten(),
-        is_record: record.is_some(),
-    };
-    Ok(Encoded { meta, record })
-}
-
 struct SinkStage {
     sink: Box<dyn DynSink>,
     store: Box<dyn DynCheckpointStore>,
@@ -398,7 +215,8 @@ fn drain_boards(boards: &[AckBoard], out: &mut Vec<Outcome>) -> impl Future<Outp
 impl SinkStage {
     async fn run(
         &mut self,
-        mut rx: mpsc::Receiver<Vec<Encoded>>,
+        mut rx: mpsc::UnboundedReceiver<Batch>,
+        room: &Shared,
         source_stop: &CancellationToken,
     ) -> Result<()> {
         let mut in_flight = FuturesUnordered::new();
@@ -471,7 +289,8 @@ impl SinkStage {
                     }
                     next = rx.recv(), if held.len() == 0
                         && self.tracker.len() < self.settings.max_in_flight => {
-                        let Some(batch) = next else { break };
+                        let Some((events, batch)) = next else { break };
+                        room.release(events);
                         held = batch.into_iter();
                     }
                 }
