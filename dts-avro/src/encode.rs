@@ -598,9 +598,27 @@ fn put_image(
     Ok(())
 }
 
+/// The file sequence of the last binlog file seen (events of one file share its name), so
+/// that the name is parsed once per file, not twice per record.
+#[derive(Debug, Default)]
+struct LastFile(Option<(Arc<str>, Option<u64>)>);
+
+impl LastFile {
+    fn sequence(&mut self, p: &BinlogPosition) -> Option<u64> {
+        match &self.0 {
+            Some((file, seq)) if Arc::ptr_eq(file, &p.file) => *seq,
+            _ => {
+                let seq = p.file_sequence();
+                self.0 = Some((p.file.clone(), seq));
+                seq
+            }
+        }
+    }
+}
+
 /// Appends `"<offset>@<file sequence>"`, or `""` when the position or its sequence is unknown.
-fn put_position(out: &mut BytesMut, p: Option<&BinlogPosition>) {
-    let Some((p, seq)) = p.and_then(|p| Some((p, p.file_sequence()?))) else {
+fn put_position(out: &mut BytesMut, p: Option<&BinlogPosition>, last: &mut LastFile) {
+    let Some((p, seq)) = p.and_then(|p| Some((p, last.sequence(p)?))) else {
         out.put_u8(0);
         return;
     };
@@ -627,6 +645,7 @@ pub(crate) struct Encoder {
     /// `sourceTxid` `"0"`, `source` {MySQL, version}.
     txid_and_source: Box<[u8]>,
     tags: TagsConfig,
+    last_file: LastFile,
 }
 
 impl Encoder {
@@ -638,12 +657,13 @@ impl Encoder {
         Self {
             txid_and_source: b.to_vec().into_boxed_slice(),
             tags,
+            last_file: LastFile::default(),
         }
     }
 
     /// Appends the record of `ev`; on error `out` is left as it was.
     pub(crate) fn encode(
-        &self,
+        &mut self,
         ev: &ChangeEvent,
         parts: Option<&TableParts>,
         out: &mut BytesMut,
@@ -657,7 +677,7 @@ impl Encoder {
     }
 
     fn encode_inner(
-        &self,
+        &mut self,
         ev: &ChangeEvent,
         parts: Option<&TableParts>,
         out: &mut BytesMut,
@@ -673,8 +693,12 @@ impl Encoder {
         out.put_u8(0); // version
         put_long(out, id);
         put_long(out, ts);
-        put_position(out, ev.position.as_ref());
-        put_position(out, ev.safe_position.as_ref().or(ev.position.as_ref()));
+        put_position(out, ev.position.as_ref(), &mut self.last_file);
+        put_position(
+            out,
+            ev.safe_position.as_ref().or(ev.position.as_ref()),
+            &mut self.last_file,
+        );
         out.put_slice(&self.txid_and_source);
         put_long(out, i64::from(op.ordinal()));
         match op {
@@ -918,5 +942,29 @@ impl PartsCache {
     #[cfg(test)]
     pub(crate) fn builds(&self) -> u64 {
         self.builds
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_name_the_file_of_each_record_when_files_alternate() {
+        let mut last = LastFile::default();
+        let a = BinlogPosition::new("mysql-bin.000007", 120);
+        let b = BinlogPosition::new("mysql-bin.000012", 4);
+        let odd = BinlogPosition::new("no-number", 4);
+        let mut out = BytesMut::new();
+        for p in [&a, &b, &a, &odd, &b] {
+            out.clear();
+            put_position(&mut out, Some(p), &mut last);
+            let expected = p
+                .file_sequence()
+                .map_or_else(String::new, |s| format!("{}@{s}", p.offset));
+            let mut want = BytesMut::new();
+            crate::wire::put_bytes(&mut want, expected.as_bytes());
+            assert_eq!(out, want, "{p}");
+        }
     }
 }
