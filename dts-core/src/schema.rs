@@ -6,38 +6,67 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 /// A table, named by its database (schema) and table name, exactly as the server spells them.
+///
+/// Cheap to clone: one shared allocation (every record carries its table's id, and a clone
+/// is one reference count, not two).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(from = "TableNames", into = "TableNames")]
+pub struct TableId(Arc<TableNames>);
+
+/// The two names of a [`TableId`] (also its serialized form: `{"db": …, "table": …}`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct TableId {
-    db: Arc<str>,
-    table: Arc<str>,
+struct TableNames {
+    db: Box<str>,
+    table: Box<str>,
+}
+
+impl From<TableNames> for TableId {
+    fn from(names: TableNames) -> Self {
+        Self(Arc::new(names))
+    }
+}
+
+impl From<TableId> for TableNames {
+    fn from(id: TableId) -> Self {
+        Arc::unwrap_or_clone(id.0)
+    }
 }
 
 impl TableId {
     /// A table `db`.`table`.
-    pub fn new(db: impl Into<Arc<str>>, table: impl Into<Arc<str>>) -> Self {
-        Self {
-            db: db.into(),
-            table: table.into(),
-        }
+    pub fn new(db: impl AsRef<str>, table: impl AsRef<str>) -> Self {
+        Self(Arc::new(TableNames {
+            db: db.as_ref().into(),
+            table: table.as_ref().into(),
+        }))
     }
 
     /// The database name.
     #[must_use]
     pub fn db(&self) -> &str {
-        &self.db
+        &self.0.db
     }
 
     /// The table name.
     #[must_use]
     pub fn table(&self) -> &str {
-        &self.table
+        &self.0.table
+    }
+}
+
+impl fmt::Debug for TableId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TableId")
+            .field("db", &self.db())
+            .field("table", &self.table())
+            .finish()
     }
 }
 
 /// `db.table`, unescaped (a `.` inside a name is not distinguishable here; codecs escape).
 impl fmt::Display for TableId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.db, self.table)
+        write!(f, "{}.{}", self.db(), self.table())
     }
 }
 
@@ -463,6 +492,21 @@ fn definition_hash(columns: &[ColumnDef], pk: Option<&KeyDef>, uks: &[KeyDef]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_id_serializes_as_two_names_and_compares_by_them() {
+        let id = TableId::new("shop", "orders");
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(json, r#"{"db":"shop","table":"orders"}"#);
+        let back: TableId = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, id);
+        assert_eq!(
+            format!("{back:?}"),
+            r#"TableId { db: "shop", table: "orders" }"#
+        );
+        assert!(TableId::new("a", "z") < TableId::new("b", "a"));
+        assert!(TableId::new("a", "a") < TableId::new("a", "b"));
+    }
 
     fn table(cols: &[(&str, ColumnType)]) -> TableSchema {
         let columns = cols.iter().map(|(n, t)| ColumnDef::new(*n, *t)).collect();
