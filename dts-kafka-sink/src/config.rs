@@ -186,7 +186,11 @@ impl KafkaSinkConfig {
                 self.queue_max_messages.to_string(),
             )
             .set("message.max.bytes", self.message_max_bytes.to_string())
-            .set("message.timeout.ms", "300000");
+            .set("message.timeout.ms", "300000")
+            // librdkafka's producer asks metadata with auto-creation allowed by default, so on
+            // a broker with `auto.create.topics.enable` (Kafka's default) merely checking a
+            // missing topic created it, with the broker's partition count instead of ours.
+            .set("allow.auto.create.topics", "false");
         if self.security_protocol.is_sasl() {
             let mech = self
                 .sasl_mechanism

@@ -13,7 +13,9 @@ use dts_core::{
     BinlogPosition, CancellationToken, ChangeEvent, MemoryCheckpointStore, Pipeline, Position,
     TopicRouter, Value,
 };
-use dts_kafka_sink::{DtsPartitioner, KafkaSink, KafkaSinkConfig, PartitionPolicy, java_hash};
+use dts_kafka_sink::{
+    DtsPartitioner, Error, KafkaSink, KafkaSinkConfig, PartitionPolicy, java_hash,
+};
 use dts_test_utils::{VecSource, test_table};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -321,4 +323,37 @@ async fn a_high_round_trip_time_only_slows_down() {
     assert_eq!(report.records_acked, 2000);
     let (distinct, _) = distinct_keys(&consume_all(&servers, "dts", 4, 2000));
     assert_eq!(distinct, 2000);
+}
+
+/// A broker that auto-creates topics on metadata requests (Kafka's default
+/// `auto.create.topics.enable=true`; the mock cluster does the same) must not get a missing topic
+/// created by a mere check (it was, with the broker's default partition count, before
+/// `allow.auto.create.topics=false`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checking_topics_never_auto_creates_them() {
+    let mock = MockCluster::new(1).unwrap();
+    let servers = mock.bootstrap_servers();
+    let sink = KafkaSink::new(sink_config(&servers)).unwrap();
+    let err = sink
+        .ensure_topics(&["absent".to_owned()], None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::MissingTopic(ref t) if t == "absent"),
+        "{err}"
+    );
+    // Still absent: asked again, still missing.
+    let err = sink
+        .ensure_topics(&["absent".to_owned()], None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MissingTopic(_)), "{err}");
+    // A topic that exists is found with its own partition count (the mock cluster has no
+    // CreateTopics: creation with a count is tested against tansu, tests/tansu.rs).
+    mock.create_topic("made", 3, 1).unwrap();
+    let found = sink
+        .ensure_topics(&["made".to_owned()], None)
+        .await
+        .unwrap();
+    assert_eq!(found["made"], 3);
 }
