@@ -317,25 +317,32 @@ async fn run() -> anyhow::Result<ExitCode> {
     topics.sort();
     topics.dedup();
 
-    // Prechecks: source, then destination.
-    let mut ok = true;
-    let mut conn = Connection::connect(&connect).await.ok();
-    let tables = match conn.as_mut() {
-        Some(c) => catalog::expand_tables(c, &s.tables)
-            .await
-            .unwrap_or_default(),
-        None => vec![],
+    // Prechecks, source and destination at once; nothing is written (a missing topic is only
+    // created once every check passed).
+    let sink = KafkaSink::new(sink_config)?;
+    let source_checks = async {
+        let mut conn = Connection::connect(&connect).await.ok();
+        let tables = match conn.as_mut() {
+            Some(c) => catalog::expand_tables(c, &s.tables)
+                .await
+                .unwrap_or_default(),
+            None => vec![],
+        };
+        let report = precheck::run(
+            &connect,
+            &PrecheckOptions {
+                tables: tables.clone(),
+                incremental,
+                start_file: None,
+                server_id: s.server_id,
+            },
+        )
+        .await;
+        (conn, tables, report)
     };
-    let report = precheck::run(
-        &connect,
-        &PrecheckOptions {
-            tables: tables.clone(),
-            incremental,
-            start_file: None,
-            server_id: s.server_id,
-        },
-    )
-    .await;
+    let ((conn, tables, report), destination) =
+        tokio::join!(source_checks, sink.ensure_topics(&topics, None));
+    let mut ok = true;
     for item in &report.items {
         println!("{item}");
         ok &= item.status != CheckStatus::Fail;
@@ -347,17 +354,12 @@ async fn run() -> anyhow::Result<ExitCode> {
         );
         ok = false;
     }
-    let sink = KafkaSink::new(sink_config)?;
-    match sink
-        .ensure_topics(
-            &topics,
-            config
-                .kafka
-                .create_topics
-                .then_some((k.partitions, k.replication_factor)),
-        )
-        .await
-    {
+    let create = config
+        .kafka
+        .create_topics
+        .then_some((k.partitions, k.replication_factor));
+    let mut create_missing = false;
+    match destination {
         Ok(found) => {
             println!(
                 "[pass] CHECK_CONN_DEST: connected to {}",
@@ -367,6 +369,18 @@ async fn run() -> anyhow::Result<ExitCode> {
             for (t, n) in &found {
                 println!("[pass] CHECK_TOPIC_DEST: topic {t} has {n} partition(s)");
             }
+        }
+        Err(dts_kafka_sink::Error::MissingTopic(missing)) if create.is_some() => {
+            println!(
+                "[pass] CHECK_CONN_DEST: connected to {}",
+                k.bootstrap_servers
+            );
+            println!("[pass] CHECK_AUTH_DEST: authorized");
+            println!(
+                "[pass] CHECK_TOPIC_DEST: missing topic(s) {missing} will be created with {} partition(s) when the migration starts",
+                k.partitions
+            );
+            create_missing = true;
         }
         Err(e) => {
             println!(
@@ -385,6 +399,11 @@ async fn run() -> anyhow::Result<ExitCode> {
     if !ok {
         eprintln!("dts-migrate: prechecks failed; nothing was written");
         return Ok(ExitCode::FAILURE);
+    }
+    if create_missing {
+        sink.ensure_topics(&topics, create)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the topics: {e}"))?;
     }
     let version = conn
         .as_ref()

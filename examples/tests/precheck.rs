@@ -1,0 +1,110 @@
+//! `dts-migrate --precheck-only` and failed prechecks write nothing to the destination: a missing
+//! topic is reported as "will be created" (or fails without `create_topics`) but only created
+//! when every check passed and the migration starts (live MariaDB + tansu).
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{fresh_database, unique_topic};
+use dts_kafka_sink::{Error, KafkaSink, KafkaSinkConfig};
+
+fn write_config(path: &Path, port: &str, table: &str, topic: &str, create: bool) {
+    std::fs::write(
+        path,
+        format!(
+            "[source]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"dts\"\npassword = \"dts_pw\"\nserver_id = 5891\ntables = [\"{table}\"]\n\
+             [kafka]\nbootstrap_servers = \"{servers}\"\ntopic = \"{topic}\"\npartition_policy = \"hash-primary-key\"\ncreate_topics = {create}\npartitions = 3\n\
+             [task]\nmigration_types = [\"schema\", \"full\"]\ncheckpoint = \"{}\"\n",
+            path.with_extension("checkpoint.json").display(),
+            servers = dts_test_utils::kafka_bootstrap(),
+        ),
+    )
+    .unwrap();
+}
+
+fn run(args: &[&str]) -> (Output, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_dts-migrate"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+/// The topic's partition count, or `None` when it does not exist.
+async fn partitions(topic: &str) -> Option<u32> {
+    let sink = KafkaSink::new(KafkaSinkConfig::new(dts_test_utils::kafka_bootstrap())).unwrap();
+    match sink.ensure_topics(&[topic.to_owned()], None).await {
+        Ok(found) => Some(found[topic]),
+        Err(Error::MissingTopic(_)) => None,
+        Err(e) => panic!("asking for {topic}: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prechecks_never_create_topics() {
+    let db = format!("dts_precheck_{}", std::process::id());
+    let (port, _conn) = fresh_database(
+        &db,
+        &[
+            format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"),
+            format!("INSERT INTO {db}.t VALUES (1), (2)"),
+        ],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dts.toml");
+    let config_arg = config.to_str().unwrap();
+
+    // --precheck-only with create_topics: passes, says the topic will be created, creates nothing.
+    let topic = unique_topic(&db);
+    write_config(&config, &port, &format!("{db}.t"), &topic, true);
+    let (out, text) = run(&["--config", config_arg, "--precheck-only"]);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "[pass] CHECK_TOPIC_DEST: missing topic(s) {topic} will be created with 3 partition(s)"
+        )),
+        "{text}"
+    );
+    assert_eq!(
+        partitions(&topic).await,
+        None,
+        "precheck-only created {topic}"
+    );
+
+    // Without create_topics a missing topic fails the precheck.
+    write_config(&config, &port, &format!("{db}.t"), &topic, false);
+    let (out, text) = run(&["--config", config_arg, "--precheck-only"]);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("[fail] CHECK_CONN_DEST / CHECK_TOPIC_DEST"),
+        "{text}"
+    );
+    assert_eq!(partitions(&topic).await, None);
+
+    // A failing source check (the selected table does not exist) stops before the topic exists.
+    write_config(&config, &port, &format!("{db}.missing"), &topic, true);
+    let (out, text) = run(&["--config", config_arg]);
+    assert!(!out.status.success(), "{text}");
+    assert!(text.contains("[fail]"), "{text}");
+    assert!(text.contains("nothing was written"), "{text}");
+    assert_eq!(
+        partitions(&topic).await,
+        None,
+        "a failed precheck created {topic}"
+    );
+
+    // All checks pass: the migration creates the topic with the configured count and runs.
+    write_config(&config, &port, &format!("{db}.t"), &topic, true);
+    let (out, text) = run(&["--config", config_arg, "--progress", "json"]);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(partitions(&topic).await, Some(3), "{text}");
+}
