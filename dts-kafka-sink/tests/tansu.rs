@@ -3,6 +3,7 @@
 //! produced and read back.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+use dts_test_utils::kafka::{plain, read_from_start};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,9 +14,8 @@ use dts_core::{
 };
 use dts_kafka_sink::{DtsPartitioner, Error, KafkaSink, KafkaSinkConfig, PartitionPolicy};
 use dts_test_utils::{VecSource, test_table};
+use rdkafka::Message;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_and_a_pipeline_on_a_real_broker() {
@@ -67,17 +67,7 @@ async fn topics_and_a_pipeline_on_a_real_broker() {
         .unwrap();
     assert_eq!(report.records_acked, 50);
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &servers)
-        .set("group.id", "dts-sink-test")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..3 {
-        tpl.add_partition_offset(&topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
+    let consumer = read_from_start(&plain(&servers), "dts-sink-test", &topic, 0..3);
     let mut ids = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while ids.len() < 50 && std::time::Instant::now() < deadline {
@@ -208,17 +198,7 @@ async fn records_keep_partition_key_value_and_timestamp() {
         d.await.unwrap();
     }
 
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &servers)
-        .set("group.id", "dts-fields-test")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..2 {
-        tpl.add_partition_offset(&topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
+    let consumer = read_from_start(&plain(&servers), "dts-fields-test", &topic, 0..2);
     let mut got = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while got.len() < sent.len() && std::time::Instant::now() < deadline {

@@ -3,6 +3,7 @@
 //! the servers started by `scripts/`.
 
 #![forbid(unsafe_code)]
+pub mod kafka;
 mod servers;
 mod sinks;
 mod source;

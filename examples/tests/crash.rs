@@ -6,6 +6,7 @@
 
 mod common;
 
+use dts_test_utils::kafka::{plain, read_from_start};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -13,9 +14,7 @@ use std::time::{Duration, Instant};
 use common::{fresh_database, last_progress, start, unique_topic};
 
 use dts_avro::DtsRecord;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 use serde_json::Value as Json;
 
 fn wait_for(log: &std::path::Path, what: &str, cond: impl Fn(u64, bool, &str) -> bool) {
@@ -129,17 +128,7 @@ async fn kill_9_during_snapshot_and_binlog_then_restart_loses_nothing() {
     assert!(status.success(), "graceful stop: {status}");
 
     // Read everything back and replay per key in offset order.
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .set("group.id", "dts-crash")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for part in 0..3 {
-        tpl.add_partition_offset(&topic, part, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
+    let consumer = read_from_start(&plain(&bootstrap), "dts-crash", &topic, 0..3);
     let mut state: BTreeMap<i64, (String, String)> = BTreeMap::new();
     let mut total = 0u64;
     let mut idle = Instant::now();

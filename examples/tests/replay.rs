@@ -10,6 +10,7 @@
 
 mod common;
 
+use dts_test_utils::kafka::{plain, read_from_start};
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -19,9 +20,8 @@ use common::{fresh_database, last_progress, start, unique_topic};
 use dts_avro::DtsRecord;
 use dts_kafka_sink::java_hash;
 use dts_mysql_source::protocol::Connection;
-use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
+use rdkafka::consumer::Consumer;
 use serde_json::Value as Json;
 
 const PARTITIONS: i32 = 4;
@@ -371,15 +371,12 @@ async fn replay_with(policy: &str) {
     let mut keyless: Vec<Row> = Vec::new();
     let (mut records, mut ddl) = (0u64, 0u64);
     for part in 0..PARTITIONS {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("group.id", format!("dts-replay-{part}"))
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&topic, part, Offset::Beginning)
-            .unwrap();
-        consumer.assign(&tpl).unwrap();
+        let consumer = read_from_start(
+            &plain(&bootstrap),
+            &format!("dts-replay-{part}"),
+            &topic,
+            [part],
+        );
         // Read to the reported end offset and then on until nothing came for 8 s: tansu's
         // ListOffsets(latest) was seen lagging hundreds of records behind what Fetch returns
         // after the producer had exited, so the end offset alone would cut partitions short.

@@ -7,6 +7,7 @@
 
 mod common;
 
+use dts_test_utils::kafka::read_from_start;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -14,8 +15,7 @@ use std::time::{Duration, Instant};
 use common::{fresh_database, unique_topic};
 use dts_avro::DtsRecord;
 use rdkafka::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
 
 use dts_test_utils::kafka_secure as env;
 
@@ -95,22 +95,15 @@ async fn a_migration_over_sasl_ssl_with_scram_sha_512() {
     assert!(out.status.success(), "{text}");
     assert!(!text.contains(&password), "the password leaked: {text}");
 
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", env("DTS_KAFKA_SASL_SSL_BOOTSTRAP"))
         .set("security.protocol", "sasl_ssl")
         .set("sasl.mechanisms", "SCRAM-SHA-512")
         .set("sasl.username", env("DTS_KAFKA_SCRAM512_USER"))
         .set("sasl.password", &password)
-        .set("ssl.ca.location", env("DTS_KAFKA_TLS_CA"))
-        .set("group.id", "dts-secure-test")
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    for p in 0..2 {
-        tpl.add_partition_offset(&topic, p, Offset::Beginning)
-            .unwrap();
-    }
-    consumer.assign(&tpl).unwrap();
+        .set("ssl.ca.location", env("DTS_KAFKA_TLS_CA"));
+    let consumer = read_from_start(&config, "dts-secure-test", &topic, 0..2);
     let (mut ddl, mut rows) = (0, Vec::new());
     let deadline = Instant::now() + Duration::from_secs(30);
     while ddl + rows.len() < 301 && Instant::now() < deadline {
