@@ -43,15 +43,16 @@ checkpoint = "$3"
 EOF2
 }
 # Runs dts-migrate; prints "seconds peak_rss_kib cpu_seconds": seconds from its start until its
-# progress (every 50 ms) shows $2 records written (then SIGINT when $3 = yes, as the incremental
-# phase never ends by itself), peak RSS and CPU time from wait4.
+# progress (every 10 ms, so the end is seen at most 10 ms late) shows $2 records written (then
+# SIGINT when $3 = yes, as the incremental phase never ends by itself), peak RSS and CPU time
+# from wait4.
 run_until() {  # $1 = config, $2 = records, $3 = stop with SIGINT (yes/no)
     python3 - "$1" "$2" "$3" <<'PY'
 import json, os, signal, subprocess, sys, time
 cfg, target, stop = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "yes"
 start = time.monotonic()
 p = subprocess.Popen(["target/release/dts-migrate", "--config", cfg, "--progress", "json",
-                      "--progress-interval-ms", "50"],
+                      "--progress-interval-ms", "10"],
                      stdout=open(cfg + ".out", "w"), stderr=subprocess.PIPE, text=True)
 done_at = None
 with open(cfg + ".log", "w") as log:
