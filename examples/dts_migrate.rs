@@ -8,6 +8,9 @@
 //! - Progress: a one-line bar on a terminal, or `--progress json`: one JSON object per second on
 //!   stderr (`phase`, `tables_done`, `tables_total`, `rows`, `events_per_sec`, `lag_ms`,
 //!   `caught_up`, `position`); `--progress-interval-ms MS` changes the period.
+//! - Warnings (a lost replication connection being re-established, a Kafka client error, a
+//!   table copied without a key) are logged to stderr as text lines (`… WARN …`) between the
+//!   JSON lines; `DTS_LOG` sets the level (`DTS_LOG=debug`, `DTS_LOG=off`).
 //! - SIGINT/SIGTERM: stop gracefully (flush, checkpoint, exit 0). A task without incremental
 //!   migration ends by itself after the full migration. A restart resumes from the checkpoint.
 //!
@@ -492,8 +495,24 @@ async fn run() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Warnings (a lost replication connection being re-established, a Kafka client error, a table
+/// copied without a key) go to stderr; `DTS_LOG` (e.g. `DTS_LOG=debug`) sets the level.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DTS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Another subscriber already set (embedding) is fine: theirs wins.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init()
+        .ok();
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
+    init_logging();
     match run().await {
         Ok(code) => code,
         Err(e) => {

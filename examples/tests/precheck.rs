@@ -1,6 +1,7 @@
 //! `dts-migrate --precheck-only` and failed prechecks write nothing to the destination: a missing
 //! topic is reported as "will be created" (or fails without `create_topics`) but only created
-//! when every check passed and the migration starts (live MariaDB + tansu).
+//! when every check passed and the migration starts; warnings reach stderr (live MariaDB +
+//! tansu).
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 mod common;
@@ -11,11 +12,16 @@ use std::process::{Command, Output};
 use common::{fresh_database, unique_topic};
 use dts_kafka_sink::{Error, KafkaSink, KafkaSinkConfig};
 
-fn write_config(path: &Path, port: &str, table: &str, topic: &str, create: bool) {
+fn write_config(path: &Path, port: &str, tables: &[&str], topic: &str, create: bool) {
+    let tables = tables
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
     std::fs::write(
         path,
         format!(
-            "[source]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"dts\"\npassword = \"dts_pw\"\nserver_id = 5891\ntables = [\"{table}\"]\n\
+            "[source]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"dts\"\npassword = \"dts_pw\"\nserver_id = 5891\ntables = [{tables}]\n\
              [kafka]\nbootstrap_servers = \"{servers}\"\ntopic = \"{topic}\"\npartition_policy = \"hash-primary-key\"\ncreate_topics = {create}\npartitions = 3\n\
              [task]\nmigration_types = [\"schema\", \"full\"]\ncheckpoint = \"{}\"\n",
             path.with_extension("checkpoint.json").display(),
@@ -56,6 +62,8 @@ async fn prechecks_never_create_topics() {
         &[
             format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)"),
             format!("INSERT INTO {db}.t VALUES (1), (2)"),
+            format!("CREATE TABLE {db}.nokey (v INT)"),
+            format!("INSERT INTO {db}.nokey VALUES (1)"),
         ],
     )
     .await;
@@ -65,7 +73,8 @@ async fn prechecks_never_create_topics() {
 
     // --precheck-only with create_topics: passes, says the topic will be created, creates nothing.
     let topic = unique_topic(&db);
-    write_config(&config, &port, &format!("{db}.t"), &topic, true);
+    let t = format!("{db}.t");
+    write_config(&config, &port, &[&t], &topic, true);
     let (out, text) = run(&["--config", config_arg, "--precheck-only"]);
     assert!(out.status.success(), "{text}");
     assert!(
@@ -81,7 +90,7 @@ async fn prechecks_never_create_topics() {
     );
 
     // Without create_topics a missing topic fails the precheck.
-    write_config(&config, &port, &format!("{db}.t"), &topic, false);
+    write_config(&config, &port, &[&t], &topic, false);
     let (out, text) = run(&["--config", config_arg, "--precheck-only"]);
     assert!(!out.status.success(), "{text}");
     assert!(
@@ -91,7 +100,7 @@ async fn prechecks_never_create_topics() {
     assert_eq!(partitions(&topic).await, None);
 
     // A failing source check (the selected table does not exist) stops before the topic exists.
-    write_config(&config, &port, &format!("{db}.missing"), &topic, true);
+    write_config(&config, &port, &[&format!("{db}.missing")], &topic, true);
     let (out, text) = run(&["--config", config_arg]);
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("[fail]"), "{text}");
@@ -102,9 +111,16 @@ async fn prechecks_never_create_topics() {
         "a failed precheck created {topic}"
     );
 
-    // All checks pass: the migration creates the topic with the configured count and runs.
-    write_config(&config, &port, &format!("{db}.t"), &topic, true);
+    // All checks pass: the migration creates the topic with the configured count and runs; the
+    // table without a key is copied with a warning on stderr.
+    let nokey = format!("{db}.nokey");
+    write_config(&config, &port, &[&t, &nokey], &topic, true);
     let (out, text) = run(&["--config", config_arg, "--progress", "json"]);
     assert!(out.status.success(), "{text}");
     assert_eq!(partitions(&topic).await, Some(3), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("WARN") && stderr.contains("no primary or unique key"),
+        "no warning for {nokey} on stderr: {stderr}"
+    );
 }
