@@ -117,7 +117,7 @@ pub struct KafkaSinkConfig {
     pub ssl_ca_location: Option<PathBuf>,
     /// Idempotent producer (needs brokers ≥ 0.11).
     pub enable_idempotence: bool,
-    /// `compression.type`.
+    /// `compression.type`: `none`, `gzip`, `snappy`, `lz4` (default) or `zstd` (brokers ≥ 2.1).
     pub compression: String,
     /// `linger.ms`.
     pub linger: Duration,
