@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dts_core::{Operation, Origin, Secret, Sink, SinkRecord};
+use dts_core::{Secret, Sink, SinkRecord};
 use dts_kafka_sink::{KafkaSink, KafkaSinkConfig, SaslMechanism, SecurityProtocol};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use dts_test_utils::kafka::{insert_record, read_from_start, read_n};
+use rdkafka::Message;
 
 use dts_test_utils::kafka_secure as env;
 
@@ -36,19 +36,13 @@ fn sasl(
 }
 
 fn record(topic: &str, seq: u64) -> SinkRecord {
-    SinkRecord {
-        topic: topic.into(),
-        partition: 0,
-        key: Some(Bytes::from(format!("k{seq}"))),
-        value: Bytes::from(format!("value {seq}")),
-        timestamp_ms: None,
-        origin: Origin {
-            op: Operation::Insert,
-            table: None,
-            position: None,
-        },
+    insert_record(
+        topic,
+        0,
+        Some(Bytes::from(format!("k{seq}"))),
+        Bytes::from(format!("value {seq}")),
         seq,
-    }
+    )
 }
 
 /// Creates a topic, produces 20 records and reads them back with a consumer built from the
@@ -78,22 +72,11 @@ async fn round_trip(config: KafkaSinkConfig, name: &str) {
     ] {
         consumer_config.remove(producer_only);
     }
-    let consumer: BaseConsumer = consumer_config
-        .set("group.id", format!("dts-{name}"))
-        .create()
-        .unwrap();
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&topic, 0, Offset::Beginning)
-        .unwrap();
-    consumer.assign(&tpl).unwrap();
-    let mut values = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while values.len() < 20 && std::time::Instant::now() < deadline {
-        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
-            let m = m.unwrap();
-            values.push(String::from_utf8(m.payload().unwrap().to_vec()).unwrap());
-        }
-    }
+    let consumer = read_from_start(&consumer_config, &format!("dts-{name}"), &topic, [0]);
+    let values: Vec<String> = read_n(&consumer, 20)
+        .iter()
+        .map(|m| String::from_utf8(m.payload().unwrap().to_vec()).unwrap())
+        .collect();
     let expected: Vec<String> = (0..20).map(|i| format!("value {i}")).collect();
     assert_eq!(values, expected, "{name}: every record, in order");
 }

@@ -3,7 +3,7 @@
 //! produced and read back.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use dts_test_utils::kafka::{plain, read_from_start};
+use dts_test_utils::kafka::{insert_record, plain, read_from_start, read_n};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -92,7 +92,6 @@ async fn topics_and_a_pipeline_on_a_real_broker() {
 /// partitions instead of 2: tansu has no CreatePartitions).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_partition_count_stops_the_sink() {
-    use dts_core::{Origin, SinkRecord};
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::client::DefaultClientContext;
 
@@ -105,18 +104,14 @@ async fn a_changed_partition_count_stops_the_sink() {
         .await
         .unwrap();
     assert_eq!(sink.partition_count(&topic).await.unwrap().get(), 2);
-    let record = |seq: u64| SinkRecord {
-        topic: topic.as_str().into(),
-        partition: u32::try_from(seq % 2).unwrap(),
-        key: Some(Bytes::from(format!("k{seq}"))),
-        value: Bytes::from_static(b"v"),
-        timestamp_ms: None,
-        origin: Origin {
-            op: dts_core::Operation::Insert,
-            table: None,
-            position: None,
-        },
-        seq,
+    let record = |seq: u64| {
+        insert_record(
+            &topic,
+            u32::try_from(seq % 2).unwrap(),
+            Some(Bytes::from(format!("k{seq}"))),
+            Bytes::from_static(b"v"),
+            seq,
+        )
     };
     sink.send(record(0)).await.unwrap().await.unwrap();
 
@@ -160,8 +155,6 @@ async fn a_changed_partition_count_stops_the_sink() {
 /// value (empty or bytes) and the source timestamp as the message's CreateTime.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_keep_partition_key_value_and_timestamp() {
-    use dts_core::{Origin, SinkRecord};
-
     let servers = dts_test_utils::kafka_bootstrap();
     let topic = format!("dts-fields-{}", std::process::id());
     let mut sink = KafkaSink::new(KafkaSinkConfig::new(servers.as_str())).unwrap();
@@ -178,19 +171,14 @@ async fn records_keep_partition_key_value_and_timestamp() {
     ];
     let mut deliveries = Vec::new();
     for (seq, (partition, key, value, ts)) in (0u64..).zip(sent) {
-        let record = SinkRecord {
-            topic: topic.as_str().into(),
+        let mut record = insert_record(
+            &topic,
             partition,
-            key: key.map(Bytes::from_static),
-            value: Bytes::from_static(value),
-            timestamp_ms: ts,
-            origin: Origin {
-                op: dts_core::Operation::Insert,
-                table: None,
-                position: None,
-            },
+            key.map(Bytes::from_static),
+            Bytes::from_static(value),
             seq,
-        };
+        );
+        record.timestamp_ms = ts;
         deliveries.push(sink.send(record).await.unwrap());
     }
     sink.flush().await.unwrap();
@@ -199,18 +187,17 @@ async fn records_keep_partition_key_value_and_timestamp() {
     }
 
     let consumer = read_from_start(&plain(&servers), "dts-fields-test", &topic, 0..2);
-    let mut got = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while got.len() < sent.len() && std::time::Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            got.push((
+    let got: Vec<_> = read_n(&consumer, sent.len())
+        .iter()
+        .map(|m| {
+            (
                 m.partition(),
                 m.key().map(<[u8]>::to_vec),
                 m.payload().map(<[u8]>::to_vec),
                 m.timestamp(),
-            ));
-        }
-    }
+            )
+        })
+        .collect();
     for (partition, key, value, ts) in sent {
         let found = got
             .iter()
@@ -228,8 +215,6 @@ async fn records_keep_partition_key_value_and_timestamp() {
 /// gzip, snappy, lz4 (the default) and zstd.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_compression_codec_round_trips() {
-    use dts_core::{Origin, SinkRecord};
-
     let servers = dts_test_utils::kafka_bootstrap();
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let topic = format!("dts-codec-{codec}-{}", std::process::id());
@@ -242,19 +227,13 @@ async fn every_compression_codec_round_trips() {
         sink.partition_count(&topic).await.unwrap();
         let mut deliveries = Vec::new();
         for seq in 0..10u64 {
-            let record = SinkRecord {
-                topic: topic.as_str().into(),
-                partition: 0,
-                key: Some(Bytes::from(format!("k{seq}"))),
-                value: Bytes::from(format!("{codec} value {seq} ").repeat(20)),
-                timestamp_ms: None,
-                origin: Origin {
-                    op: dts_core::Operation::Insert,
-                    table: None,
-                    position: None,
-                },
+            let record = insert_record(
+                &topic,
+                0,
+                Some(Bytes::from(format!("k{seq}"))),
+                Bytes::from(format!("{codec} value {seq} ").repeat(20)),
                 seq,
-            };
+            );
             deliveries.push(sink.send(record).await.unwrap());
         }
         sink.flush().await.unwrap();
@@ -262,13 +241,10 @@ async fn every_compression_codec_round_trips() {
             d.await.unwrap_or_else(|e| panic!("{codec}: {e}"));
         }
         let consumer = read_from_start(&plain(&servers), "dts-codec-test", &topic, [0]);
-        let mut got = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while got.len() < 10 && std::time::Instant::now() < deadline {
-            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-                got.push(String::from_utf8(m.payload().unwrap().to_vec()).unwrap());
-            }
-        }
+        let got: Vec<String> = read_n(&consumer, 10)
+            .iter()
+            .map(|m| String::from_utf8(m.payload().unwrap().to_vec()).unwrap())
+            .collect();
         let want: Vec<String> = (0..10)
             .map(|seq| format!("{codec} value {seq} ").repeat(20))
             .collect();
