@@ -43,13 +43,13 @@ pub(super) struct Routed {
 
 /// What the sink stage remembers of an event until it is acknowledged.
 pub(super) struct AckMeta {
-    /// The record's operation, table and position (records only), for error messages.
+    /// The record's operation, table and position, for error messages; `None` when the event
+    /// is not a record (only checkpointed).
     pub(super) origin: Option<Origin>,
     pub(super) checkpoint: Option<Arc<Position>>,
     pub(super) position: Option<BinlogPosition>,
     pub(super) source_ts_ms: u64,
     pub(super) snapshot_row_of: Option<TableId>,
-    pub(super) is_record: bool,
 }
 
 /// Where records go: the topic router, the partitioner and each topic's partition count (read
@@ -282,7 +282,6 @@ impl EncodeState {
             snapshot_row_of: (event.op == Operation::Init)
                 .then(|| event.table_id().cloned())
                 .flatten(),
-            is_record: record.is_some(),
         };
         Ok(Encoded { meta, record })
     }

@@ -374,7 +374,7 @@ impl SinkStage {
         let mut rows: Vec<(TableId, u64)> = Vec::new();
         while let Some((_, meta)) = self.tracker.pop_acked() {
             popped = true;
-            acked += u64::from(meta.is_record);
+            acked += u64::from(meta.origin.is_some());
             if meta.source_ts_ms > 0 {
                 newest_ts = meta.source_ts_ms;
             }
