@@ -2,14 +2,15 @@
 # Private Kafka-protocol brokers (tansu) that require authentication and/or TLS, for the
 # security tests of the Kafka sink:
 #
-#   SASL_PLAINTEXT  tansu --authentication (SCRAM-SHA-256 and SCRAM-SHA-512 users)
+#   SASL_PLAINTEXT  tansu --authentication (SCRAM-SHA-256 and SCRAM-SHA-512 users; PLAIN)
 #   SSL             tansu behind a TLS terminator (socat) with a throw-away CA
-#   SASL_SSL        tansu --authentication behind a TLS terminator
+#   SASL_SSL        tansu --authentication behind a TLS terminator (SCRAM; PLAIN)
 #
 # Usage: scripts/kafka-secure.sh start|stop|env|status
 #
-#   start   Install what is missing (tansu built with the `libsql` storage engine, which
-#           keeps SCRAM users; socat; openssl), make the certificates, create the users,
+#   start   Install what is missing (tansu built from scripts/test-broker: its `libsql`
+#           storage engine keeps SCRAM users, and rsasl's PLAIN is switched on; socat;
+#           openssl), make the certificates, create the users,
 #           start the three brokers and print their environment (shell assignments only on
 #           stdout, as scripts/kafka.sh does). Idempotent.
 #   env     Print the environment of the running brokers (exit 1 if stopped).
@@ -18,7 +19,9 @@
 #
 # Why these parts: tansu 0.6 keeps SCRAM credentials only in its SQL storage engines (memory
 # storage drops them), creates users only through a broker that does not require
-# authentication yet, offers no SASL/PLAIN, and does not serve TLS itself (its `--cert` is
+# authentication yet, offers SASL/PLAIN only when rsasl is built with it (scripts/test-broker
+# does that; tansu then accepts any password for a PLAIN user name, so PLAIN's negative case
+# cannot be tested against it), and does not serve TLS itself (its `--cert` is
 # parsed and unused). So users are created on a broker started without `--authentication`,
 # which is then restarted with it on the same sqlite file, and TLS is terminated by socat in
 # front of a broker that advertises the TLS port. The clients (librdkafka) really negotiate
@@ -33,14 +36,19 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 STATE="$REPO/target/kafka-secure"
 TLS_DIR="$STATE/tls"
 CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
-TANSU_ROOT="$CARGO_HOME/tansu-libsql"
-TANSU="${TANSU_LIBSQL:-$TANSU_ROOT/bin/tansu}"
+BROKER_SRC="$REPO/scripts/test-broker"
+# Installed under a name that changes with the build's sources, so an edit rebuilds it.
+BROKER_HASH="$(cat "$BROKER_SRC/Cargo.toml" "$BROKER_SRC/Cargo.lock" "$BROKER_SRC/src/main.rs" | sha256sum | cut -c1-12)"
+TANSU_ROOT="$CARGO_HOME/dts-test-broker-$BROKER_HASH"
+TANSU="${DTS_TEST_BROKER:-$TANSU_ROOT/bin/tansu}"
 CLUSTER_ID="dts-secure"
 # Throw-away test credentials (only ever valid for these private brokers).
 SCRAM256_USER="dts-scram256"
 SCRAM256_PASSWORD="scram256-test-pw"
 SCRAM512_USER="dts-scram512"
 SCRAM512_PASSWORD="scram512-test-pw"
+PLAIN_USER="dts-plain"
+PLAIN_PASSWORD="plain-test-pw"
 BROKERS="sasl ssl sasl_ssl"
 
 log() { printf '[kafka-secure.sh] %s\n' "$*" >&2; }
@@ -59,9 +67,10 @@ ensure_tools() {
     if [ ! -x "$TANSU" ]; then
         local cargo
         cargo="$(command -v cargo 2>/dev/null || echo "$CARGO_HOME/bin/cargo")"
-        [ -x "$cargo" ] || die "tansu (libsql) not at $TANSU and cargo is not available"
-        log "building tansu with the libsql storage engine into $TANSU_ROOT (~20 min the first time)"
-        "$cargo" install tansu --version 0.6.0 --locked --features dynostore,libsql --root "$TANSU_ROOT" >&2
+        [ -x "$cargo" ] || die "the test broker is not at $TANSU and cargo is not available"
+        log "building tansu (scripts/test-broker) into $TANSU_ROOT (~20 min the first time)"
+        CARGO_TARGET_DIR="$CARGO_HOME/dts-test-broker-target" \
+            "$cargo" install --path "$BROKER_SRC" --locked --root "$TANSU_ROOT" >&2
         [ -x "$TANSU" ] || die "cargo install finished but $TANSU is missing"
     fi
 }
@@ -164,6 +173,7 @@ print_env() {
     printf 'export DTS_KAFKA_TLS_OTHER_CA=%q\n' "$TLS_DIR/other-ca.pem"
     printf 'export DTS_KAFKA_SCRAM256_USER=%q DTS_KAFKA_SCRAM256_PASSWORD=%q\n' "$SCRAM256_USER" "$SCRAM256_PASSWORD"
     printf 'export DTS_KAFKA_SCRAM512_USER=%q DTS_KAFKA_SCRAM512_PASSWORD=%q\n' "$SCRAM512_USER" "$SCRAM512_PASSWORD"
+    printf 'export DTS_KAFKA_PLAIN_USER=%q DTS_KAFKA_PLAIN_PASSWORD=%q\n' "$PLAIN_USER" "$PLAIN_PASSWORD"
 }
 
 cmd_start() {
