@@ -69,6 +69,32 @@ use dts_mysql_source::snapshot::SnapshotOptions;
 use dts_mysql_source::{MySqlSource, MySqlSourceConfig, catalog};
 use serde::Deserialize;
 
+/// Writes a line to stdout. A closed stdout (`dts-migrate … | head`) is not an error of the
+/// migration: the write's failure is ignored, where `println!` would panic.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).ok();
+    }};
+}
+
+/// [`out!`] for stderr (progress, notices): a reader of the progress that went away must not
+/// stop the graceful stop or the migration.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stderr().lock(), $($arg)*).ok();
+    }};
+}
+
+/// [`say!`] without the line end (the progress bar).
+macro_rules! say_part {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stderr().lock(), $($arg)*).ok();
+    }};
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Config {
@@ -254,7 +280,7 @@ async fn run() -> anyhow::Result<ExitCode> {
                 interval = Duration::from_millis(ms.max(10));
             }
             "-h" | "--help" => {
-                println!(
+                out!(
                     "usage: dts-migrate --config FILE.toml [--precheck-only] [--progress bar|json] [--progress-interval-ms MS]"
                 );
                 return Ok(ExitCode::SUCCESS);
@@ -347,11 +373,11 @@ async fn run() -> anyhow::Result<ExitCode> {
         tokio::join!(source_checks, sink.ensure_topics(&topics, None));
     let mut ok = true;
     for item in &report.items {
-        println!("{item}");
+        out!("{item}");
         ok &= item.status != CheckStatus::Fail;
     }
     if tables.is_empty() && conn.is_some() {
-        println!(
+        out!(
             "[fail] CHECK_TABLES_SELECTED: {:?} selects no table (fix: check [source] tables)",
             s.tables
         );
@@ -364,29 +390,29 @@ async fn run() -> anyhow::Result<ExitCode> {
     let mut create_missing = false;
     match destination {
         Ok(found) => {
-            println!(
+            out!(
                 "[pass] CHECK_CONN_DEST: connected to {}",
                 k.bootstrap_servers
             );
-            println!("[pass] CHECK_AUTH_DEST: authorized");
+            out!("[pass] CHECK_AUTH_DEST: authorized");
             for (t, n) in &found {
-                println!("[pass] CHECK_TOPIC_DEST: topic {t} has {n} partition(s)");
+                out!("[pass] CHECK_TOPIC_DEST: topic {t} has {n} partition(s)");
             }
         }
         Err(dts_kafka_sink::Error::MissingTopic(missing)) if create.is_some() => {
-            println!(
+            out!(
                 "[pass] CHECK_CONN_DEST: connected to {}",
                 k.bootstrap_servers
             );
-            println!("[pass] CHECK_AUTH_DEST: authorized");
-            println!(
+            out!("[pass] CHECK_AUTH_DEST: authorized");
+            out!(
                 "[pass] CHECK_TOPIC_DEST: missing topic(s) {missing} will be created with {} partition(s) when the migration starts",
                 k.partitions
             );
             create_missing = true;
         }
         Err(e) => {
-            println!(
+            out!(
                 "[fail] CHECK_CONN_DEST / CHECK_TOPIC_DEST: {e} (fix: check bootstrap_servers, security settings, and that the topics exist or create_topics = true)"
             );
             ok = false;
@@ -400,7 +426,7 @@ async fn run() -> anyhow::Result<ExitCode> {
         });
     }
     if !ok {
-        eprintln!("dts-migrate: prechecks failed; nothing was written");
+        say!("dts-migrate: prechecks failed; nothing was written");
         return Ok(ExitCode::FAILURE);
     }
     if create_missing {
@@ -454,8 +480,9 @@ async fn run() -> anyhow::Result<ExitCode> {
                 _ = tokio::signal::ctrl_c() => {}
                 Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => std::future::pending().await } } => {}
             }
-            eprintln!("dts-migrate: stopping (flushing and saving the checkpoint)…");
+            // Cancelled first: nothing after this may keep the stop from happening.
             shutdown.cancel();
+            say!("dts-migrate: stopping (flushing and saving the checkpoint)…");
         });
     }
     let reporter = tokio::spawn(async move {
@@ -463,10 +490,10 @@ async fn run() -> anyhow::Result<ExitCode> {
             tokio::time::sleep(interval).await;
             let p = handle.progress();
             match mode {
-                ProgressMode::Json => eprintln!("{}", progress_json(&p)),
+                ProgressMode::Json => say!("{}", progress_json(&p)),
                 ProgressMode::Bar => {
                     let (done, total) = p.tables_done();
-                    eprint!(
+                    say_part!(
                         "\r{:<11} tables {done}/{total}  rows {:>10}  records {:>10}  {:>8.0}/s  lag {:>6} ms  {}   ",
                         p.phase.as_str(),
                         p.rows_done(),
@@ -482,8 +509,8 @@ async fn run() -> anyhow::Result<ExitCode> {
     let result = pipeline.run(shutdown).await;
     reporter.abort();
     let report = result?;
-    eprintln!();
-    println!(
+    say!();
+    out!(
         "dts-migrate: {} records written, checkpoint {}, in {:.1}s",
         report.records_acked,
         report
@@ -516,7 +543,7 @@ async fn main() -> ExitCode {
     match run().await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("dts-migrate: {e:#}");
+            say!("dts-migrate: {e:#}");
             ExitCode::FAILURE
         }
     }
