@@ -26,7 +26,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let want: u64 = args.next().ok_or(USAGE)?.parse()?;
     let encode = args.next().as_deref() == Some("encode");
 
-    let mut config = MySqlSourceConfig::new(ConnectOptions::from_url(&url)?, 54_901, vec![table]);
+    // A server_id of its own per run: re-registering with the id of a replica stopped a moment
+    // ago waits ~100 ms while MariaDB retires the old dump thread.
+    let server_id = 50_000 + std::process::id() % 10_000;
+    let mut config =
+        MySqlSourceConfig::new(ConnectOptions::from_url(&url)?, server_id, vec![table]);
     config.schema_migration = false;
     config.full_migration = false;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<dts::core::ChangeEvent>(8192);
