@@ -435,3 +435,31 @@ fn tagged_gtid_of_mysql_8_4() {
     assert_eq!(gtids[0].0, "55778904-0299-11f1-b1b8-4ef0c4956feb:mytag:3");
     assert!(gtids[0].2 > gtids[0].1, "{gtids:?}");
 }
+
+/// The table maps the decoder keeps for later rows events hold no slice of the data they were
+/// decoded from: the replication stream reads packets into shared buffers, and a kept slice
+/// would keep a whole buffer alive for the rest of the stream.
+#[test]
+fn kept_table_maps_own_their_names() {
+    let dir = corpus();
+    let mut maps = 0;
+    for name in binlog_files(&dir) {
+        let data = read(&dir, &name);
+        let range = data.as_ptr_range();
+        let inside = |b: &Bytes| !b.is_empty() && range.contains(&b.as_ptr());
+        let Ok(mut file) = BinlogFile::new(data.clone(), EventDecoder::default()) else {
+            continue;
+        };
+        while let Some(Ok((_, ev))) = file.next_event() {
+            if let Event::TableMap(map) = ev.event {
+                maps += 1;
+                let names = map.optional.column_names.iter().flatten();
+                assert!(
+                    !inside(&map.schema) && !inside(&map.table) && !names.clone().any(inside),
+                    "{name}: a kept table map points into the file's buffer"
+                );
+            }
+        }
+    }
+    assert!(maps > 100, "the corpus has table maps ({maps})");
+}

@@ -317,6 +317,8 @@ impl EventDecoder {
                 let map = match self.tables.get(&map.table_id) {
                     Some(old) if **old == *map => old.clone(),
                     _ => {
+                        // Kept until the table id is reused: not tied to this packet.
+                        let map = Arc::new(map.detached());
                         self.tables.insert(map.table_id, map.clone());
                         map
                     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use dts_core::{MySqlGtidSet, Secret};
-use tokio::io::BufStream;
+use tokio::io::BufWriter;
 use tokio::net::TcpStream;
 
 use super::auth;
@@ -180,7 +180,7 @@ pub enum StreamItem {
 #[derive(Debug)]
 pub struct Connection {
     /// Buffered: one read system call serves many small binlog events.
-    framed: Framed<BufStream<Stream>>,
+    framed: Framed<BufWriter<Stream>>,
     info: ServerInfo,
     tls: bool,
     user: String,
@@ -255,11 +255,8 @@ impl Connection {
     }
 
     async fn handshake(tcp: TcpStream, opts: &ConnectOptions) -> Result<Self> {
-        let mut framed = Framed::new(BufStream::with_capacity(
-            64 * 1024,
-            1024,
-            Stream::Plain(tcp),
-        ));
+        // Writes are buffered; reads go straight into Framed's own buffer.
+        let mut framed = Framed::new(BufWriter::with_capacity(1024, Stream::Plain(tcp)));
         let greeting = framed.read().await?;
         if greeting.first() == Some(&0xff) {
             return Err(err_packet(&greeting, "in the server greeting"));
@@ -369,10 +366,10 @@ impl Connection {
 
     /// Sends the SSL request and continues the handshake over TLS.
     async fn upgrade(
-        mut framed: Framed<BufStream<Stream>>,
+        mut framed: Framed<BufWriter<Stream>>,
         opts: &ConnectOptions,
         client_caps: u32,
-    ) -> Result<Framed<BufStream<Stream>>> {
+    ) -> Result<Framed<BufWriter<Stream>>> {
         let mut req = BytesMut::with_capacity(32);
         req.put_u32_le(client_caps);
         req.put_u32_le(1 << 24);
@@ -381,7 +378,7 @@ impl Connection {
         framed.write(&req).await?;
         let seq = framed.seq();
         // The server sends nothing before the TLS handshake: nothing buffered is lost.
-        let Stream::Plain(tcp) = framed.into_inner().into_inner() else {
+        let Stream::Plain(tcp) = framed.into_inner()?.into_inner() else {
             return Err(Error::Protocol("connection already upgraded to TLS".into()));
         };
         let connector = opts.tls.connector()?;
@@ -394,7 +391,7 @@ impl Connection {
             ))
         })?;
         Ok(Framed::with_seq(
-            BufStream::with_capacity(64 * 1024, 1024, Stream::Tls(Box::new(tls))),
+            BufWriter::with_capacity(1024, Stream::Tls(Box::new(tls))),
             seq,
         ))
     }

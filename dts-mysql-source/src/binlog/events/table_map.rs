@@ -379,6 +379,33 @@ fn msb_bits(data: &[u8], n: usize) -> impl Iterator<Item = bool> + '_ {
 }
 
 impl TableMapEvent {
+    /// The same map with every name copied out of the packet it was decoded from. A map kept
+    /// for the rest of the stream must not hold on to that packet: packets are slices of a
+    /// shared read buffer, so one kept name would keep a whole buffer alive.
+    #[must_use]
+    pub fn detached(&self) -> Self {
+        let own = |b: &Bytes| Bytes::copy_from_slice(b);
+        let own_all = |v: &Vec<Bytes>| v.iter().map(own).collect::<Vec<_>>();
+        let o = &self.optional;
+        Self {
+            schema: own(&self.schema),
+            table: own(&self.table),
+            optional: OptionalMetadata {
+                column_names: o.column_names.as_ref().map(own_all),
+                enum_values: o
+                    .enum_values
+                    .as_ref()
+                    .map(|v| v.iter().map(own_all).collect()),
+                set_values: o
+                    .set_values
+                    .as_ref()
+                    .map(|v| v.iter().map(own_all).collect()),
+                ..o.clone()
+            },
+            ..self.clone()
+        }
+    }
+
     /// Decodes the body (`post_header_len` 6 for the old 4-byte table id, else 8).
     ///
     /// # Errors
