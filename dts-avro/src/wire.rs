@@ -75,18 +75,30 @@ pub(crate) struct Decimal20 {
 }
 
 impl Decimal20 {
-    /// The digits of `n`.
+    /// The digits of `n`, two at a time.
     #[inline]
     pub(crate) fn new(mut n: u64) -> Self {
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
         let mut buf = [0u8; 20];
         let mut start = buf.len();
-        loop {
+        while n >= 100 {
+            let pair = usize::from((n % 100).to_le_bytes()[0]) * 2;
+            n /= 100;
+            start -= 2;
+            buf[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        }
+        let last = n.to_le_bytes()[0];
+        if last >= 10 {
+            let pair = usize::from(last) * 2;
+            start -= 2;
+            buf[start..start + 2].copy_from_slice(&PAIRS[pair..pair + 2]);
+        } else {
             start -= 1;
-            buf[start] = b'0' + (n % 10).to_le_bytes()[0];
-            n /= 10;
-            if n == 0 {
-                break;
-            }
+            buf[start] = b'0' + last;
         }
         Self { buf, start }
     }
@@ -307,6 +319,50 @@ mod tests {
             assert_eq!(r.long("n").unwrap(), n);
             assert_eq!(r.remaining(), 0);
         }
+    }
+
+    /// Every length of varint, at and around each boundary, in a buffer with bytes before it:
+    /// the plain one-byte-at-a-time encoding, and it decodes back.
+    #[test]
+    fn varints_of_every_length_match_the_plain_encoding() {
+        fn plain(mut v: u64) -> Vec<u8> {
+            let mut out = Vec::new();
+            while v >= 0x80 {
+                out.push(v.to_le_bytes()[0] | 0x80);
+                v >>= 7;
+            }
+            out.push(v.to_le_bytes()[0]);
+            out
+        }
+        let mut values = vec![0, u64::MAX, 0x5555_5555_5555_5555];
+        for bits in (7..64).step_by(7) {
+            let edge = 1u64 << bits;
+            values.extend([edge - 1, edge, edge + 1, edge | (edge >> 1)]);
+        }
+        for v in values {
+            let mut out = BytesMut::from(&b"xy"[..]);
+            put_varint(&mut out, v);
+            assert_eq!(&out[..2], b"xy");
+            assert_eq!(&out[2..], plain(v), "{v:#x}");
+            let mut r = Reader::new(&out[2..]);
+            assert_eq!(r.varint("v").unwrap(), v);
+            assert_eq!(r.remaining(), 0);
+        }
+    }
+
+    #[test]
+    fn decimal_text_of_every_length() {
+        let mut n = 1u64;
+        for _ in 0..19 {
+            for m in [n - 1, n, n + 1, n * 9 / 2, n * 5 + 3] {
+                assert_eq!(Decimal20::new(m).as_bytes(), m.to_string().as_bytes());
+            }
+            n *= 10;
+        }
+        assert_eq!(
+            Decimal20::new(u64::MAX).as_bytes(),
+            u64::MAX.to_string().as_bytes()
+        );
     }
 
     #[test]
