@@ -752,3 +752,73 @@ async fn a_failed_board_outcome_stops_the_pipeline_with_no_checkpoint_past_it() 
         "checkpoint {committed:?} covers the failed record"
     );
 }
+
+/// A sink whose topic `tN` has N partitions; keeps each record's topic and partition.
+struct CountedTopics(std::sync::Arc<std::sync::Mutex<Vec<(String, u32)>>>);
+
+impl dts_core::Sink for CountedTopics {
+    type Error = NoTopic;
+    async fn partition_count(&mut self, topic: &str) -> Result<NonZeroU32, NoTopic> {
+        topic
+            .strip_prefix('t')
+            .and_then(|n| n.parse().ok())
+            .and_then(NonZeroU32::new)
+            .ok_or_else(|| NoTopic(topic.to_owned()))
+    }
+    async fn send(&mut self, r: dts_core::SinkRecord) -> Result<dts_core::Delivery, NoTopic> {
+        self.0
+            .lock()
+            .unwrap()
+            .push((r.topic.to_string(), r.partition));
+        Ok(dts_core::Delivery::acknowledged())
+    }
+    async fn flush(&mut self) -> Result<(), NoTopic> {
+        Ok(())
+    }
+}
+
+/// The last partition of whatever count it is given.
+struct LastPartition;
+impl Partitioner for LastPartition {
+    fn partition(&self, _: &ChangeEvent, partitions: NonZeroU32) -> u32 {
+        partitions.get() - 1
+    }
+}
+
+/// Records alternating between two topics with different partition counts each get their own
+/// topic's count (the encoder remembers the last topic's count; switching must not reuse it).
+#[tokio::test]
+async fn alternating_topics_each_get_their_own_partition_count() {
+    let t = test_table();
+    let u = std::sync::Arc::new(
+        dts_core::TableSchema::new(
+            dts_core::TableId::new("db", "u"),
+            t.columns().to_vec(),
+            t.primary_key().cloned(),
+            vec![],
+        )
+        .unwrap(),
+    );
+    let events: Vec<ChangeEvent> = (0..40)
+        .map(|i| {
+            let table = if i % 3 == 0 { u.clone() } else { t.clone() };
+            ChangeEvent::insert(table, vec![Value::Int(i), Value::Null])
+        })
+        .collect();
+    let seen = std::sync::Arc::default();
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(events))
+        .codec(TestCodec)
+        .partitioner(LastPartition)
+        .sink(CountedTopics(std::sync::Arc::clone(&seen)))
+        .topics(TopicRouter::new("t7").route(u.id().clone(), "t3"))
+        .build()
+        .unwrap();
+    pipeline.run(CancellationToken::new()).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 40);
+    for (i, (topic, partition)) in seen.iter().enumerate() {
+        let expected = if i % 3 == 0 { ("t3", 2) } else { ("t7", 6) };
+        assert_eq!((topic.as_str(), *partition), expected, "record {i}");
+    }
+}

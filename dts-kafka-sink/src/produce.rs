@@ -19,7 +19,9 @@ use rdkafka::producer::{Producer, ThreadedProducer};
 
 use crate::sink::DeliveryContext;
 
-/// A librdkafka topic handle owned by [`Topics`].
+/// A librdkafka topic handle owned by [`Topics`] (copied only into `Topics::last`; destroyed
+/// once, from `Topics::handles`).
+#[derive(Clone, Copy)]
 struct TopicHandle(ptr::NonNull<rd::rd_kafka_topic_t>);
 
 // SAFETY: librdkafka's API is thread safe (its INTRODUCTION.md: "The API is completely
@@ -34,6 +36,9 @@ unsafe impl Sync for TopicHandle {}
 pub(crate) struct Topics {
     producer: Arc<ThreadedProducer<DeliveryContext>>,
     handles: HashMap<Arc<str>, TopicHandle>,
+    /// The last topic used, matched by pointer: records mostly go to one topic, whose name
+    /// is one shared `Arc`, so most records skip hashing the name.
+    last: Option<(Arc<str>, TopicHandle)>,
 }
 
 /// One record to enqueue; `opaque` comes back to the delivery callback.
@@ -51,11 +56,18 @@ impl Topics {
         Self {
             producer,
             handles: HashMap::new(),
+            last: None,
         }
     }
 
     fn handle(&mut self, topic: &Arc<str>) -> Result<*mut rd::rd_kafka_topic_t, RDKafkaErrorCode> {
-        if let Some(h) = self.handles.get(topic) {
+        if let Some((last, h)) = &self.last
+            && Arc::ptr_eq(last, topic)
+        {
+            return Ok(h.0.as_ptr());
+        }
+        if let Some(&h) = self.handles.get(topic) {
+            self.last = Some((topic.clone(), h));
             return Ok(h.0.as_ptr());
         }
         let name = CString::new(topic.as_bytes()).map_err(|_| RDKafkaErrorCode::InvalidTopic)?;
@@ -70,6 +82,7 @@ impl Topics {
         };
         let h = ptr::NonNull::new(raw).ok_or(RDKafkaErrorCode::InvalidTopic)?;
         self.handles.insert(topic.clone(), TopicHandle(h));
+        self.last = Some((topic.clone(), TopicHandle(h)));
         Ok(h.as_ptr())
     }
 

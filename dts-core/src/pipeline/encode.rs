@@ -119,6 +119,9 @@ struct EncodeState {
     /// The next record id.
     id: u64,
     next_id: Arc<AtomicU64>,
+    /// The last topic's partition count, matched by pointer (the router hands out one shared
+    /// name per topic): most records skip hashing the topic name.
+    last_partitions: Option<(Arc<str>, NonZeroU32)>,
 }
 
 impl EncodeChannel {
@@ -146,6 +149,7 @@ impl EncodeChannel {
                 buf: BytesMut::with_capacity(64 * 1024),
                 id,
                 next_id,
+                last_partitions: None,
             }),
             tx,
             shared: shared.clone(),
@@ -252,11 +256,18 @@ impl EncodeState {
             let value = buf.split().freeze();
             let routing = &self.routing;
             let topic = routing.topics.topic_for(&event);
-            let partitions = routing.partitions.get(topic).ok_or_else(|| Error::Stage {
-                stage: "encode",
-                reason: format!("no partition count for topic {topic:?}"),
-            })?;
-            let partition = routing.partitioner.partition(&event, *partitions);
+            let partitions = match &self.last_partitions {
+                Some((last, n)) if Arc::ptr_eq(last, topic) => *n,
+                _ => {
+                    let n = *routing.partitions.get(topic).ok_or_else(|| Error::Stage {
+                        stage: "encode",
+                        reason: format!("no partition count for topic {topic:?}"),
+                    })?;
+                    self.last_partitions = Some((topic.clone(), n));
+                    n
+                }
+            };
+            let partition = routing.partitioner.partition(&event, partitions);
             if partition >= partitions.get() {
                 return Err(Error::PartitionOutOfRange {
                     topic: topic.to_string(),
