@@ -7,13 +7,18 @@
 # raw dump is ~15 % slower, which flattered the ratio before), and each run registers as a new
 # replica (server_id): a replica that re-registers with the server_id of one stopped a moment
 # ago waits ~100 ms while MariaDB retires the old dump thread, which the raw dump never does.
-# and the peak RSS and CPU time of dts-migrate in each phase; RUNS times (default 3), medians printed.
+# and the peak RSS and CPU time of dts-migrate in each phase, and the broker's CPU time in the
+# binlog phase; RUNS times (default 3), medians printed. Each dts run is compared with the mean
+# of the raw run just before and the one just after it.
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$REPO"
 OUT="$REPO/target/bench-e2e"
 mkdir -p "$OUT"
 eval "$(scripts/mariadb.sh start)"
+# A fresh broker: tansu's memory storage keeps every record sent to it (13 GB of RSS after a
+# day of benches), which squeezed the page cache that both sides read the binlog from.
+scripts/kafka.sh stop >/dev/null 2>&1 || true
 eval "$(scripts/kafka.sh start)"
 sql() { mariadb --no-defaults --socket="$DTS_MARIADB_SOCKET" -uroot "$@"; }
 rows="${ROWS:-1000000}"
@@ -88,34 +93,59 @@ runs="${RUNS:-3}"
 results="$OUT/results-$(date +%s).txt"
 : >"$results"
 # The binlog phase reads the same 1M row changes each run: written once, before the runs.
+# Only the binlog this bench writes, in a file of its own: older files (GBs after a few
+# benches) competed for the page cache too. The server is the scripts' private one.
+sql -e "FLUSH BINARY LOGS; PURGE BINARY LOGS BEFORE NOW()"
 file=$(sql -N -e "SHOW MASTER STATUS" | awk '{print $1}')
 pos=$(sql -N -e "SHOW MASTER STATUS" | awk '{print $2}')
 sql -e "UPDATE dts_bench.sbtest1m SET k = k + 1"
 # The UPDATE leaves ~360 MB of binlog as dirty pages; while the kernel writes them back, every
 # reader of the binlog is slowed (the first raw dumps after it took 1.0-1.4 s instead of 0.6 s).
 sync
-for run in $(seq 1 "$runs"); do
-    stamp="$(date +%s)-$run"
-    server_id=$((10000 + RANDOM))
-    # --- snapshot phase ---
+raw_select_secs() {
+    local start end
     start=$(now); sql -e "SELECT * FROM dts_bench.sbtest1m" >/dev/null; end=$(now)
-    raw_select=$(python3 -c "print(f'{$end-$start:.3f}')")
-    config "e2e-full-$stamp" '["full"]' "$OUT/full-$stamp.json"
-    read -r full_secs full_rss full_cpu < <(run_until "$OUT/e2e-full-$stamp.toml" "$rows" no)
-    # --- binlog phase: the 1M row changes streamed from their start ---
+    python3 -c "print(f'{$end-$start:.3f}')"
+}
+raw_dump_secs() {
+    local start end
     start=$(now)
     mariadb-binlog --no-defaults --skip-ssl --read-from-remote-server --host=127.0.0.1 --port="$port" --user=dts --password=dts_pw \
         --start-position="$pos" "$file" >/dev/null
     end=$(now)
-    raw_dump=$(python3 -c "print(f'{$end-$start:.3f}')")
+    python3 -c "print(f'{$end-$start:.3f}')"
+}
+mean() { python3 -c "print(f'{($1 + $2) / 2:.3f}')"; }
+# CPU seconds the broker (tansu, on the same two cores) has used so far.
+tansu_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{s += $14 + $15} END {printf "%.2f", s / hz}' \
+        /proc/"$(cat "$REPO/target/kafka/tansu.pid")"/task/*/stat 2>/dev/null || echo 0
+}
+# This machine's speed drifts by up to 2x within minutes (other tenants), so each dts run is
+# compared with the mean of the raw run just before it and the one just after it.
+for run in $(seq 1 "$runs"); do
+    stamp="$(date +%s)-$run"
+    server_id=$((10000 + RANDOM))
+    # --- snapshot phase ---
+    select_before=$(raw_select_secs)
+    config "e2e-full-$stamp" '["full"]' "$OUT/full-$stamp.json"
+    read -r full_secs full_rss full_cpu < <(run_until "$OUT/e2e-full-$stamp.toml" "$rows" no)
+    select_after=$(raw_select_secs)
+    raw_select=$(mean "$select_before" "$select_after")
+    # --- binlog phase: the 1M row changes streamed from their start ---
     # Where the binlog phase's time goes: the source alone (decoded events dropped), then
     # source + DTS Avro encoding, without Kafka.
     src_rate=$(target/release/stream_bench "$DTS_MARIADB_URL" dts_bench.sbtest1m "$file" "$pos" "$rows" | sed -n 's/.*rows_per_sec=\([0-9]*\).*/\1/p')
     enc_rate=$(target/release/stream_bench "$DTS_MARIADB_URL" dts_bench.sbtest1m "$file" "$pos" "$rows" encode | sed -n 's/.*rows_per_sec=\([0-9]*\).*/\1/p')
     printf '{"position":{"binlog":{"binlog":{"file":"%s","offset":%s},"gtid":null}},"next_id":1}\n' "$file" "$pos" >"$OUT/inc-$stamp.json"
     config "e2e-inc-$stamp" '["incremental"]' "$OUT/inc-$stamp.json"
+    dump_before=$(raw_dump_secs)
+    broker_before=$(tansu_cpu)
     read -r inc_secs inc_rss inc_cpu < <(run_until "$OUT/e2e-inc-$stamp.toml" "$rows" yes)
-    echo "$raw_select $full_secs $full_rss $full_cpu $raw_dump $inc_secs $inc_rss $inc_cpu $src_rate $enc_rate" >>"$results"
+    broker=$(python3 -c "print(f'{$(tansu_cpu) - $broker_before:.2f}')")
+    dump_after=$(raw_dump_secs)
+    raw_dump=$(mean "$dump_before" "$dump_after")
+    echo "$raw_select $full_secs $full_rss $full_cpu $raw_dump $inc_secs $inc_rss $inc_cpu $src_rate $enc_rate $select_before $select_after $dump_before $dump_after $broker" >>"$results"
 done
 
 python3 - "$results" "$rows" <<'PY'
@@ -123,10 +153,10 @@ import statistics, sys
 rows = int(sys.argv[2])
 runs = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
 def rate(s): return rows / s
-for i, (rs, fs, frss, fcpu, rd, is_, irss, icpu, src, enc) in enumerate(runs, 1):
-    print(f"run {i}: snapshot {rate(fs):,.0f} rows/s = {100*rs/fs:.0f}% of raw SELECT ({rate(rs):,.0f}), CPU {fcpu:.2f} s, "
-          f"RSS {frss/1024:.0f} MiB | binlog {rate(is_):,.0f} rows/s = {100*rd/is_:.0f}% of raw dump ({rate(rd):,.0f}), "
-          f"CPU {icpu:.2f} s, RSS {irss/1024:.0f} MiB | without Kafka: source alone {src:,.0f} rows/s, "
+for i, (rs, fs, frss, fcpu, rd, is_, irss, icpu, src, enc, rs1, rs2, rd1, rd2, broker) in enumerate(runs, 1):
+    print(f"run {i}: snapshot {rate(fs):,.0f} rows/s = {100*rs/fs:.0f}% of raw SELECT ({rate(rs1):,.0f} before, {rate(rs2):,.0f} after), CPU {fcpu:.2f} s, "
+          f"RSS {frss/1024:.0f} MiB | binlog {rate(is_):,.0f} rows/s = {100*rd/is_:.0f}% of raw dump ({rate(rd1):,.0f} before, {rate(rd2):,.0f} after), "
+          f"CPU {icpu:.2f} s (broker {broker:.2f} s), RSS {irss/1024:.0f} MiB | without Kafka: source alone {src:,.0f} rows/s, "
           f"source + encoding {enc:,.0f} rows/s")
 med = lambda xs: statistics.median(xs)
 print(f"median of {len(runs)}: snapshot {med([100*r[0]/r[1] for r in runs]):.0f}% of raw SELECT (target 70%), "
