@@ -227,7 +227,8 @@ fn run(args: &Args) -> Result<bool> {
             message.payload().unwrap_or_default(),
         );
         all_valid &= valid;
-        serde_json::to_writer(&mut out, &json)?;
+        // As an io::Error, so that a closed pipe is recognised below.
+        serde_json::to_writer(&mut out, &json).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
         printed += 1;
     }
@@ -239,7 +240,8 @@ fn main() -> ExitCode {
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {
-            println!("{USAGE}");
+            // `println!` would panic on a closed stdout (`dts-tail --help | true`).
+            writeln!(io::stdout(), "{USAGE}").ok();
             return ExitCode::SUCCESS;
         }
         Err(e) => {

@@ -238,3 +238,78 @@ fn a_missing_topic_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("dts-tail:"), "{err}");
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_it_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    // `--help` into a pipe nobody reads: before the fix, `println!` panicked (status 101).
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_dts-tail"))
+        .arg("--help")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // `dts-tail … | head -1`: more records than a pipe buffers, and the reader leaves after
+    // the first line. Before the fix, the closed pipe was reported as an error (status 1).
+    let bootstrap = dts_test_utils::kafka_bootstrap();
+    let topic = topic_name();
+    create_topic(&bootstrap, &topic, 1);
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let mut codec = DtsAvroConfig::new("10.11.6-MariaDB").build();
+    let update = &events()[3];
+    let (mut key, mut value) = (BytesMut::new(), BytesMut::new());
+    codec.encode_key(update, &mut key).unwrap();
+    codec.encode_value(update, &mut value).unwrap();
+    for _ in 0..400 {
+        producer
+            .send(BaseRecord::to(&topic).key(&key[..]).payload(&value[..]))
+            .map_err(|(e, _)| e)
+            .unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dts-tail"))
+        .args([
+            "--bootstrap",
+            &bootstrap,
+            "--idle-ms",
+            "3000",
+            "--topic",
+            &topic,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("UPDATE"), "{first}");
+    // The reader is dropped here: the pipe is closed with ~400 KB still to come.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
