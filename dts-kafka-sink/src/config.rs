@@ -96,8 +96,8 @@ impl std::str::FromStr for SaslMechanism {
 /// Where and how to produce. Plain data; `Debug` never shows the password.
 ///
 /// Defaults favour safety and throughput: `acks=all`, idempotence on, lz4 compression, 20 ms
-/// linger, 1 MB batches, TCP_NODELAY, a 20 ms first reconnect backoff, and no topic
-/// auto-creation by metadata requests. For
+/// linger, 1 MB batches, TCP_NODELAY, a 20 ms first reconnect backoff, batches that reference
+/// messages instead of copying them, and no topic auto-creation by metadata requests. For
 /// brokers older than 0.10 (`ApiVersionRequest` unsupported), set
 /// `client_options` `api.version.request=false` and `broker.version.fallback=<version>`; brokers
 /// from 0.10.1 negotiate versions themselves (idempotence needs 0.11+: set
@@ -201,7 +201,12 @@ impl KafkaSinkConfig {
             // default of 100 ms, the connection to the broker learnt from the bootstrap
             // metadata waited ~40 ms at every start. Retries after failures still back off
             // exponentially, up to `reconnect.backoff.max.ms` (10 s).
-            .set("reconnect.backoff.ms", "20");
+            .set("reconnect.backoff.ms", "20")
+            // Messages are referenced, not copied, when librdkafka builds a batch; compression
+            // reads them from there. With librdkafka's default (copy up to 64 KiB), every
+            // batch filled a freshly mapped buffer first: over 1M binlog rows ~100k page
+            // faults against ~15k, and ~3 % more CPU.
+            .set("message.copy.max.bytes", "0");
         if self.security_protocol.is_sasl() {
             let mech = self
                 .sasl_mechanism
@@ -285,6 +290,7 @@ mod tests {
             ("allow.auto.create.topics", "false"),
             ("socket.nagle.disable", "true"),
             ("reconnect.backoff.ms", "20"),
+            ("message.copy.max.bytes", "0"),
         ] {
             assert_eq!(c.get(key), Some(value), "{key}");
         }
