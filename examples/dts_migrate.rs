@@ -40,6 +40,7 @@
 //! # password_env = "DTS_KAFKA_PASSWORD"  # or password = "..."
 //! # ssl_ca_location = "kafka-ca.pem"     # CA to trust for SSL / SASL_SSL (else the system's roots)
 //! # replication_factor = 3               # of created topics (default 1)
+//! # timeout_ms = 30000                   # wait this long for unreachable brokers (default 30 s)
 //! # [kafka.client_options]               # any librdkafka setting, e.g. for brokers 0.10.x:
 //! # "api.version.request" = "false"      #   with "broker.version.fallback" = "0.10.1"
 //!
@@ -160,6 +161,8 @@ struct KafkaConfig {
     topic_mapping: BTreeMap<String, String>,
     #[serde(default)]
     client_options: BTreeMap<String, String>,
+    /// How long to wait for the brokers: metadata, topic creation, the final flush.
+    timeout_ms: Option<u64>,
 }
 
 fn default_policy() -> String {
@@ -334,6 +337,12 @@ async fn run() -> anyhow::Result<ExitCode> {
     sink_config.password = secret(k.password.as_ref(), k.password_env.as_ref(), "[kafka]")?;
     sink_config.ssl_ca_location.clone_from(&k.ssl_ca_location);
     sink_config.client_options.clone_from(&k.client_options);
+    if let Some(ms) = k.timeout_ms {
+        if ms == 0 {
+            bail!("[kafka] timeout_ms must be at least 1");
+        }
+        sink_config.timeout = Duration::from_millis(ms);
+    }
     let mut topics = vec![k.topic.clone()];
     let mut router = TopicRouter::new(k.topic.as_str());
     for (table, topic) in &k.topic_mapping {

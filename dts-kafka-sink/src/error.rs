@@ -16,7 +16,7 @@ pub enum Error {
     #[error("creating the Kafka client: {0}")]
     Client(#[source] Box<KafkaError>),
     /// The broker could not be reached or asked for metadata.
-    #[error("reading metadata of {what} from {servers}: {source}")]
+    #[error("reading metadata of {what} from {servers}: {source}{}", last_client_error_note(.last_client_error.as_deref()))]
     Metadata {
         /// Topic or cluster.
         what: String,
@@ -25,6 +25,9 @@ pub enum Error {
         /// The client's error.
         #[source]
         source: Box<KafkaError>,
+        /// The last error the client reported meanwhile (such as "Connect to … failed:
+        /// Connection refused"), which says more than the request's own error.
+        last_client_error: Option<String>,
     },
     /// The brokers refused the connection: authentication failed or TLS could not be
     /// established (librdkafka's own reason, which never contains the password).
@@ -107,4 +110,9 @@ pub fn is_fatal(code: RDKafkaErrorCode) -> bool {
             | RDKafkaErrorCode::UnknownTopicOrPartition
             | RDKafkaErrorCode::UnknownTopic
     )
+}
+
+fn last_client_error_note(last: Option<&str>) -> String {
+    last.map(|l| format!(" (last client error: {l})"))
+        .unwrap_or_default()
 }

@@ -67,6 +67,7 @@ impl KafkaSink {
             .create_with_context(DeliveryContext {
                 board: board.clone(),
                 refused: Mutex::new(None),
+                errors: Mutex::new(ErrorLog::default()),
             })
             .map_err(|e| Error::Client(Box::new(e)))?;
         let producer = Arc::new(producer);
@@ -252,6 +253,7 @@ fn metadata_partitions(
                             what: format!("topic {topic:?}"),
                             servers: config.bootstrap_servers.clone(),
                             source: Box::new(source),
+                            last_client_error: producer.context().last_error(),
                         },
                     });
                 }
@@ -290,9 +292,76 @@ pub(crate) struct DeliveryContext {
     /// The last authentication or TLS failure librdkafka reported, and whether retrying
     /// cannot help (authentication refused, certificate not trusted).
     refused: Mutex<Option<(String, bool)>>,
+    /// Which client errors were logged when, and the last one.
+    errors: Mutex<ErrorLog>,
+}
+
+/// How often one client error is logged at most while it repeats.
+const REPEATED_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The client errors logged so far. librdkafka repeats itself: while a broker is down it
+/// reports `AllBrokersDown` at every broker state change (~80 a second against a refused
+/// port, each logged twice). Each kind of error is logged once per
+/// [`REPEATED_ERROR_LOG_INTERVAL`], with how often it recurred meanwhile.
+#[derive(Debug, Default)]
+struct ErrorLog {
+    /// Per kind (error code and reason with its numbers blanked): when it was last logged and
+    /// how often it recurred since.
+    seen: HashMap<String, (Instant, u64)>,
+    /// The last error's reason (`AllBrokersDown` aside).
+    last: Option<String>,
+}
+
+impl ErrorLog {
+    /// Notes an error; `Some(repeats since the last time it was logged)` when it is to be
+    /// logged now.
+    fn note(&mut self, error: &KafkaError, reason: &str, now: Instant) -> Option<u64> {
+        // "All brokers are down" would hide why (the connection's own error, reported before).
+        if error.rdkafka_error_code() != Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.last = Some(reason.to_owned());
+        }
+        // "1/1 brokers are down" and "0/1 …", "(after 0ms …, 3 identical error(s)
+        // suppressed)": the same kind.
+        let mut kind = format!("{error} ");
+        let mut in_number = false;
+        for c in reason.chars() {
+            if c.is_ascii_digit() {
+                if !in_number {
+                    kind.push('#');
+                }
+                in_number = true;
+            } else {
+                kind.push(c);
+                in_number = false;
+            }
+        }
+        if self.seen.len() >= 256 {
+            self.seen.clear();
+        }
+        match self.seen.get_mut(&kind) {
+            Some((at, repeats)) if now.duration_since(*at) < REPEATED_ERROR_LOG_INTERVAL => {
+                *repeats += 1;
+                None
+            }
+            Some((at, repeats)) => {
+                let n = *repeats;
+                (*at, *repeats) = (now, 0);
+                Some(n)
+            }
+            None => {
+                self.seen.insert(kind, (now, 0));
+                Some(0)
+            }
+        }
+    }
 }
 
 impl DeliveryContext {
+    /// The reason of the last error the client reported.
+    fn last_error(&self) -> Option<String> {
+        self.errors.lock().ok().and_then(|e| e.last.clone())
+    }
+
     /// The last refusal and whether it is fatal, read together.
     fn refusal(&self) -> Option<(String, bool)> {
         self.refused.lock().ok().and_then(|r| r.clone())
@@ -319,7 +388,20 @@ impl ClientContext for DeliveryContext {
                 *r = Some((reason.to_owned(), fatal));
             }
         }
-        tracing::warn!(error = %error, reason, "Kafka client error");
+        let log = self
+            .errors
+            .lock()
+            .map_or(Some(0), |mut e| e.note(&error, reason, Instant::now()));
+        match log {
+            Some(0) => tracing::warn!(error = %error, reason, "Kafka client error"),
+            Some(repeats) => tracing::warn!(
+                error = %error,
+                reason,
+                repeats,
+                "Kafka client error (recurred {repeats} times since last logged)"
+            ),
+            None => {}
+        }
     }
 }
 
@@ -437,5 +519,46 @@ impl Sink for KafkaSink {
             .await
             .map_err(|e| Error::Config(format!("flush thread failed: {e}")))?
             .map_err(|e| Error::Flush(Box::new(e)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::types::RDKafkaErrorCode;
+
+    #[test]
+    fn a_repeating_client_error_is_logged_once_per_interval_with_its_count() {
+        let down = KafkaError::Global(RDKafkaErrorCode::AllBrokersDown);
+        let refused = KafkaError::Global(RDKafkaErrorCode::BrokerTransportFailure);
+        let mut log = ErrorLog::default();
+        let t0 = Instant::now();
+        assert_eq!(log.note(&down, "1/1 brokers are down", t0), Some(0));
+        // The same kind, numbers aside: counted, not logged.
+        for i in 1..=80u64 {
+            let reason = format!("{}/1 brokers are down", i % 2);
+            let at = t0 + Duration::from_millis(12 * i);
+            assert_eq!(log.note(&down, &reason, at), None);
+        }
+        // Another kind is logged at once.
+        let connect = "k:9092/bootstrap: Connect to ipv4#127.0.0.1:9092 failed: Connection refused";
+        assert_eq!(
+            log.note(&refused, connect, t0 + Duration::from_secs(1)),
+            Some(0)
+        );
+        assert_eq!(log.last.as_deref(), Some(connect));
+        assert_eq!(
+            log.note(&down, "1/1 brokers are down", t0 + Duration::from_secs(2)),
+            None
+        );
+        assert_eq!(
+            log.last.as_deref(),
+            Some(connect),
+            "all brokers down hides the reason"
+        );
+        // After the interval: logged again, with how often it recurred.
+        let later = t0 + REPEATED_ERROR_LOG_INTERVAL;
+        assert_eq!(log.note(&down, "0/1 brokers are down", later), Some(81));
+        assert_eq!(log.note(&down, "1/1 brokers are down", later), None);
     }
 }

@@ -124,3 +124,47 @@ async fn prechecks_never_create_topics() {
         "no warning for {nokey} on stderr: {stderr}"
     );
 }
+
+/// A broker that refuses connections: the destination check fails after `timeout_ms` with
+/// the connection's own error, and the warnings librdkafka repeats (~80 a second) are logged
+/// once per kind, not thousands of times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusing_broker_fails_the_precheck_with_its_reason_and_few_log_lines() {
+    let db = format!("dts_precheck_down_{}", std::process::id());
+    let (port, _conn) =
+        fresh_database(&db, &[format!("CREATE TABLE {db}.t (id INT PRIMARY KEY)")]).await;
+    // A port nothing listens on.
+    let refused = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dts.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[source]\nhost = \"127.0.0.1\"\nport = {port}\nuser = \"dts\"\npassword = \"dts_pw\"\nserver_id = 5892\ntables = [\"{db}.t\"]\n\
+             [kafka]\nbootstrap_servers = \"{refused}\"\ntopic = \"t\"\ntimeout_ms = 3000\n\
+             [task]\nmigration_types = [\"full\"]\ncheckpoint = \"{}\"\n",
+            dir.path().join("ck.json").display(),
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let (out, text) = run(&["--config", config.to_str().unwrap(), "--precheck-only"]);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{text}"
+    );
+    let fail = text
+        .lines()
+        .find(|l| l.starts_with("[fail] CHECK_CONN_DEST"))
+        .unwrap_or_else(|| panic!("no failed CHECK_CONN_DEST:\n{text}"));
+    assert!(fail.contains("Connection refused"), "{fail}");
+    let warnings = text.matches("Kafka client error").count();
+    assert!(
+        (1..=20).contains(&warnings),
+        "{warnings} client error lines in 3 s:\n{text}"
+    );
+}
