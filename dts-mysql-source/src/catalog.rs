@@ -8,7 +8,14 @@ use dts_core::{ColumnDef, ColumnType, KeyDef, TableId, TableSchema};
 use crate::error::{Error, Result};
 use crate::protocol::Connection;
 
-/// Quotes a string literal for SQL.
+/// Run first on every connection that reads the catalog or rows: the server's default
+/// `sql_mode` may hold `NO_BACKSLASH_ESCAPES` (then [`quote_str`]'s `\\` would stay two
+/// backslashes), `ANSI_QUOTES` (`SHOW CREATE TABLE` would quote names with `"`) or
+/// `PAD_CHAR_TO_FULL_LENGTH` (snapshot `CHAR` values would keep the padding the binlog's
+/// values do not have).
+pub(crate) const PLAIN_SQL_MODE: &str = "SET SESSION sql_mode = ''";
+
+/// Quotes a string literal for SQL (in a session with [`PLAIN_SQL_MODE`]).
 pub(crate) fn quote_str(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
 }

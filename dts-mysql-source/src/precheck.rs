@@ -9,7 +9,7 @@ use std::fmt;
 
 use dts_core::TableId;
 
-use crate::catalog::{quote_str, quote_table};
+use crate::catalog::{PLAIN_SQL_MODE, quote_str, quote_table};
 use crate::error::Error;
 use crate::protocol::{ConnectOptions, Connection};
 
@@ -196,6 +196,17 @@ pub async fn run(conn_opts: &ConnectOptions, opts: &PrecheckOptions) -> Precheck
             return report;
         }
     };
+    if let Err(e) = conn.execute(PLAIN_SQL_MODE).await {
+        for id in LATER_ITEMS {
+            report.push(
+                id,
+                CheckStatus::Fail,
+                format!("not run: setting the session's sql_mode failed: {e}"),
+                None,
+            );
+        }
+        return report;
+    }
     check_server(&mut conn, opts, &mut report).await;
     check_privileges(&mut conn, opts, &mut report).await;
     check_tables(&mut conn, opts, &mut report).await;

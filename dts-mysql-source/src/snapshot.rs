@@ -78,8 +78,9 @@ pub(crate) fn pool(opts: &ConnectOptions, size: usize) -> Pool {
         // mysql_async runs in reverse order, so `SET NAMES` undid `character_set_results =
         // binary`: latin1 (any non-UTF-8) text arrived transcoded to UTF-8 but labelled with
         // its column charset. The replay test with every column type caught it.
+        // `sql_mode = ''`: see `catalog::PLAIN_SQL_MODE`.
         .setup(vec![
-            "SET NAMES utf8mb4, character_set_results = 'binary', time_zone = '+00:00'",
+            "SET NAMES utf8mb4, character_set_results = 'binary', time_zone = '+00:00', sql_mode = ''",
         ])
         .pool_opts(
             PoolOpts::default()

@@ -181,8 +181,8 @@ async fn start_gtid(conn: &mut Connection, start: &Start) -> Result<Option<GtidS
     } else {
         let r = conn
             .query(&format!(
-                "SELECT BINLOG_GTID_POS('{}', {}) AS g",
-                start.binlog.file.replace('\\', "\\\\").replace('\'', "''"),
+                "SELECT BINLOG_GTID_POS({}, {}) AS g",
+                catalog::quote_str(&start.binlog.file),
                 start.binlog.offset
             ))
             .await?;
@@ -207,6 +207,7 @@ impl Source for MySqlSource {
     async fn run(self, cx: SourceContext) -> Result<()> {
         let config = self.config;
         let mut conn = Connection::connect(&config.connect).await?;
+        conn.execute(catalog::PLAIN_SQL_MODE).await?;
         let start = begin(&mut conn, &config).await?;
         let resume = cx.resume_from().map(|c| c.position.clone());
         let mut progress = match resume {
