@@ -769,7 +769,8 @@ impl Connection {
         {
             tracing::debug!("socket shutdown after COM_QUIT failed");
         }
-        drop(self.framed.into_inner());
+        // Dropping the connection closes the socket; unread bytes no longer matter.
+        drop(self.framed);
         Ok(())
     }
 }
