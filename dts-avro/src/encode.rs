@@ -567,7 +567,10 @@ fn put_value(out: &mut BytesMut, plan: &ColumnPlan, v: &Value, at: &At<'_>) -> R
         }
         _ => return Err(at.mismatch(v)),
     }
-    out.put_slice(&plan.tail);
+    // Most types have no members after the value: no call for nothing.
+    if !plan.tail.is_empty() {
+        out.put_slice(&plan.tail);
+    }
     Ok(())
 }
 
