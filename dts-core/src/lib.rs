@@ -67,7 +67,7 @@ mod value;
 pub use checkpoint::{CheckpointStore, FileCheckpointStore, MemoryCheckpointStore};
 pub use codec::Codec;
 pub use error::{BoxError, Error, Result};
-pub use event::{ChangeEvent, Ddl, Operation, Row};
+pub use event::{ChangeEvent, Ddl, Operation, Row, recycle_row, row_with_capacity};
 pub use partition::{PartitionZero, Partitioner, TopicRouter};
 pub use pipeline::{
     AckTracker, Pipeline, PipelineBuilder, PipelineHandle, PipelineReport, UnknownSequence,

@@ -294,6 +294,13 @@ impl EncodeState {
                 .then(|| event.table_id().cloned())
                 .flatten(),
         };
+        // Encoded: the rows' allocations go back to this thread's pool for the source.
+        for row in [event.before.take(), event.after.take()]
+            .into_iter()
+            .flatten()
+        {
+            crate::event::recycle_row(row);
+        }
         Ok(Encoded { meta, record })
     }
 }

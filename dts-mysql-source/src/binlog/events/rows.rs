@@ -344,7 +344,7 @@ impl RowsIter<'_> {
         let nulls = self
             .r
             .try_bytes(n_present.div_ceil(8), "rows.null_bitmap")?;
-        let mut values = Vec::with_capacity(n_present);
+        let mut values = dts_core::row_with_capacity(n_present);
         let mut k = 0usize;
         let mut json_ordinal = 0usize;
         for (i, col) in self.plan.columns.iter().enumerate().take(count) {
