@@ -1,5 +1,8 @@
 //! Reads table definitions from `information_schema` into [`TableSchema`]s, and expands table
 //! selections (`db.table`, `db.*`).
+//!
+//! Call [`plain_session`] once on a connection before the functions here: they quote names as
+//! string literals, which the server's default `sql_mode` may read differently.
 
 use std::collections::BTreeMap;
 
@@ -14,6 +17,15 @@ use crate::protocol::Connection;
 /// `PAD_CHAR_TO_FULL_LENGTH` (snapshot `CHAR` values would keep the padding the binlog's
 /// values do not have).
 pub(crate) const PLAIN_SQL_MODE: &str = "SET SESSION sql_mode = ''";
+
+/// Sets the connection's session `sql_mode` to the empty default ([`PLAIN_SQL_MODE`]), so that
+/// the catalog functions read the same names and definitions whatever the server's default.
+///
+/// # Errors
+/// Server and network errors.
+pub async fn plain_session(conn: &mut Connection) -> Result<()> {
+    conn.execute(PLAIN_SQL_MODE).await
+}
 
 /// Quotes a string literal for SQL (in a session with [`PLAIN_SQL_MODE`]).
 pub(crate) fn quote_str(s: &str) -> String {

@@ -22,6 +22,18 @@ async fn admin() -> Connection {
 async fn read(db: &str) -> (Vec<String>, Vec<ChangeEvent>) {
     let url = dts_test_utils::mariadb_url();
     let opts = ConnectOptions::from_url(&url).unwrap();
+    // The catalog API on a connection of one's own (as dts-migrate expands its selection).
+    let mut conn = Connection::connect(&opts).await.unwrap();
+    dts_mysql_source::catalog::plain_session(&mut conn)
+        .await
+        .unwrap();
+    let named = vec![format!("{db}.back\\slash")];
+    let found = dts_mysql_source::catalog::expand_tables(&mut conn, &named).await;
+    assert_eq!(
+        found.unwrap(),
+        [TableId::new(db, "back\\slash")],
+        "expanding {named:?}"
+    );
     let report = precheck::run(
         &opts,
         &PrecheckOptions {
