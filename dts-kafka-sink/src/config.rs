@@ -201,12 +201,20 @@ impl KafkaSinkConfig {
             // default of 100 ms, the connection to the broker learnt from the bootstrap
             // metadata waited ~40 ms at every start. Retries after failures still back off
             // exponentially, up to `reconnect.backoff.max.ms` (10 s).
-            .set("reconnect.backoff.ms", "20")
+            .set("reconnect.backoff.ms", "20");
+        let compression = self
+            .client_options
+            .get("compression.type")
+            .or(self.client_options.get("compression.codec"))
+            .unwrap_or(&self.compression);
+        if compression != "none" {
             // Messages are referenced, not copied, when librdkafka builds a batch; compression
             // reads them from there. With librdkafka's default (copy up to 64 KiB), every
             // batch filled a freshly mapped buffer first: over 1M binlog rows ~100k page
-            // faults against ~15k, and ~3 % more CPU.
-            .set("message.copy.max.bytes", "0");
+            // faults against ~15k, and ~3 % more CPU. (Uncompressed, each message would
+            // become a segment of its own: not measured, so left at the default.)
+            c.set("message.copy.max.bytes", "0");
+        }
         if self.security_protocol.is_sasl() {
             let mech = self
                 .sasl_mechanism
@@ -294,6 +302,20 @@ mod tests {
         ] {
             assert_eq!(c.get(key), Some(value), "{key}");
         }
+        // Uncompressed batches keep librdkafka's copying (not measured otherwise).
+        let mut none = KafkaSinkConfig::new("k:9092");
+        none.compression = "none".into();
+        assert_eq!(
+            none.client_config().unwrap().get("message.copy.max.bytes"),
+            None
+        );
+        none.compression = "lz4".into();
+        none.client_options
+            .insert("compression.type".into(), "none".into());
+        assert_eq!(
+            none.client_config().unwrap().get("message.copy.max.bytes"),
+            None
+        );
         // A passed-through option wins.
         cfg.client_options
             .insert("socket.nagle.disable".into(), "false".into());

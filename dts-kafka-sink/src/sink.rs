@@ -231,7 +231,7 @@ fn metadata_partitions(
         slice = slice.saturating_mul(2);
         match producer.client().fetch_metadata(Some(topic), this_slice) {
             Ok(md) => {
-                // Connected: an earlier refusal is over.
+                // Connected: an earlier refusal (or error) is over.
                 producer.context().clear_refusal();
                 break md;
             }
@@ -367,9 +367,13 @@ impl DeliveryContext {
         self.refused.lock().ok().and_then(|r| r.clone())
     }
 
+    /// Connected: earlier refusals and errors no longer explain anything.
     fn clear_refusal(&self) {
         if let Ok(mut r) = self.refused.lock() {
             *r = None;
+        }
+        if let Ok(mut e) = self.errors.lock() {
+            e.last = None;
         }
     }
 }
