@@ -40,7 +40,7 @@
 //! # password_env = "DTS_KAFKA_PASSWORD"  # or password = "..."
 //! # ssl_ca_location = "kafka-ca.pem"     # CA to trust for SSL / SASL_SSL (else the system's roots)
 //! # replication_factor = 3               # of created topics (default 1)
-//! # timeout_ms = 30000                   # wait this long for unreachable brokers (default 30 s)
+//! # timeout_ms = 30000                   # wait for the brokers: metadata, topic creation, flush
 //! # [kafka.client_options]               # any librdkafka setting, e.g. for brokers 0.10.x:
 //! # "api.version.request" = "false"      #   with "broker.version.fallback" = "0.10.1"
 //!
@@ -161,7 +161,9 @@ struct KafkaConfig {
     topic_mapping: BTreeMap<String, String>,
     #[serde(default)]
     client_options: BTreeMap<String, String>,
-    /// How long to wait for the brokers: metadata, topic creation, the final flush.
+    /// How long to wait for the brokers (default 30 s): metadata at start and at each partition
+    /// re-check, topic creation, the final flush. Too short fails a healthy run on a slow
+    /// broker.
     timeout_ms: Option<u64>,
 }
 
@@ -338,8 +340,9 @@ async fn run() -> anyhow::Result<ExitCode> {
     sink_config.ssl_ca_location.clone_from(&k.ssl_ca_location);
     sink_config.client_options.clone_from(&k.client_options);
     if let Some(ms) = k.timeout_ms {
-        if ms == 0 {
-            bail!("[kafka] timeout_ms must be at least 1");
+        // librdkafka takes timeouts as a C int of milliseconds.
+        if ms == 0 || ms > u64::from(i32::MAX.unsigned_abs()) {
+            bail!("[kafka] timeout_ms must be 1..=2147483647, not {ms}");
         }
         sink_config.timeout = Duration::from_millis(ms);
     }
@@ -360,6 +363,11 @@ async fn run() -> anyhow::Result<ExitCode> {
     let sink = KafkaSink::new(sink_config)?;
     let source_checks = async {
         let mut conn = Connection::connect(&connect).await.ok();
+        if let Some(c) = conn.as_mut()
+            && catalog::plain_session(c).await.is_err()
+        {
+            conn = None;
+        }
         let tables = match conn.as_mut() {
             Some(c) => catalog::expand_tables(c, &s.tables)
                 .await
