@@ -214,7 +214,9 @@ fn run(args: &Args) -> Result<bool> {
             break;
         }
         let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-            out.flush()?;
+            if closed_pipe(out.flush())? {
+                return Ok(all_valid);
+            }
             continue;
         };
         let message = message.context("reading from Kafka")?;
@@ -227,13 +229,26 @@ fn run(args: &Args) -> Result<bool> {
             message.payload().unwrap_or_default(),
         );
         all_valid &= valid;
-        // As an io::Error, so that a closed pipe is recognised below.
-        serde_json::to_writer(&mut out, &json).map_err(io::Error::from)?;
-        out.write_all(b"\n")?;
+        let written = serde_json::to_writer(&mut out, &json)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        if closed_pipe(written)? {
+            return Ok(all_valid);
+        }
         printed += 1;
     }
-    out.flush()?;
+    closed_pipe(out.flush())?;
     Ok(all_valid)
+}
+
+/// `Ok(true)` when the reader went away (`dts-tail … | head`), a normal way to stop: the
+/// status then still says whether every record printed so far was valid.
+fn closed_pipe(written: io::Result<()>) -> Result<bool> {
+    match written {
+        Ok(()) => Ok(false),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(true),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -253,12 +268,6 @@ fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(2),
         Err(e) => {
-            // A closed pipe (`dts-tail … | head`) is a normal way to stop.
-            if e.downcast_ref::<io::Error>()
-                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-            {
-                return ExitCode::SUCCESS;
-            }
             eprintln!("dts-tail: {e:#}");
             ExitCode::FAILURE
         }

@@ -28,11 +28,14 @@ thread_local! {
 /// only an optimisation: any row may be dropped instead of recycled.
 #[must_use]
 pub fn row_with_capacity(columns: usize) -> Row {
+    if columns > ROW_POOL_MAX_COLUMNS {
+        return Vec::with_capacity(columns);
+    }
     ROW_POOL
         .try_with(|pool| {
             let mut pool = pool.try_borrow_mut().ok()?;
             let mut row = pool.pop()?;
-            row.reserve(columns);
+            row.reserve_exact(columns);
             Some(row)
         })
         .ok()
@@ -317,6 +320,10 @@ mod tests {
                 0,
                 "a wide row was kept"
             );
+            // A wide row is not taken from the pool (it could not go back).
+            recycle_row(Vec::with_capacity(2));
+            drop(row_with_capacity(ROW_POOL_MAX_COLUMNS + 1));
+            assert_eq!(ROW_POOL.with(|p| p.borrow().len()), 1);
             // At most ROW_POOL_ROWS rows are kept.
             for _ in 0..ROW_POOL_ROWS + 10 {
                 recycle_row(Vec::with_capacity(2));
