@@ -24,8 +24,9 @@ pub struct SinkRecord {
     pub value: Bytes,
     /// Message timestamp, ms since the epoch (the event's source time).
     pub timestamp_ms: Option<i64>,
-    /// What the record is (operation, table, position), for error messages.
-    pub origin: Origin,
+    /// The operation the record carries. (The pipeline names the record's table and position
+    /// in any error the sink reports about it.)
+    pub op: crate::event::Operation,
     /// The pipeline's number for this record: unique and increasing within a run. A sink that
     /// reports outcomes through an [`AckBoard`] resolves them by this number.
     pub seq: u64,
@@ -76,7 +77,7 @@ impl fmt::Debug for SinkRecord {
             .field("partition", &self.partition)
             .field("key_len", &self.key.as_ref().map(Bytes::len))
             .field("value_len", &self.value.len())
-            .field("origin", &self.origin)
+            .field("op", &self.op)
             .field("seq", &self.seq)
             .finish()
     }

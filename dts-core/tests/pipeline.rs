@@ -683,11 +683,7 @@ async fn a_key_changing_update_is_sent_as_delete_then_insert_with_the_checkpoint
         .run(CancellationToken::new())
         .await
         .unwrap();
-    let got: Vec<(Operation, u32)> = sink
-        .records()
-        .iter()
-        .map(|r| (r.origin.op, r.partition))
-        .collect();
+    let got: Vec<(Operation, u32)> = sink.records().iter().map(|r| (r.op, r.partition)).collect();
     assert_eq!(
         got,
         [

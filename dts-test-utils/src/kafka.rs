@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use dts_core::{Operation, Origin, SinkRecord};
+use dts_core::{Operation, SinkRecord};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedMessage;
@@ -75,11 +75,7 @@ pub fn insert_record(
         key,
         value,
         timestamp_ms: None,
-        origin: Origin {
-            op: Operation::Insert,
-            table: None,
-            position: None,
-        },
+        op: Operation::Insert,
         seq,
     }
 }

@@ -322,7 +322,7 @@ impl SinkStage {
     async fn send(&mut self, encoded: Encoded) -> Result<Option<(u64, DeliveryInner)>> {
         let Encoded { meta, record } = encoded;
         self.events += 1;
-        let (Some(routed), Some(origin)) = (record, meta.origin.clone()) else {
+        let (Some(routed), Some(op)) = (record, meta.origin.as_ref().map(|o| o.op)) else {
             // Not a record: acknowledged at once, in order.
             let seq = self.tracker.push(meta);
             self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
@@ -335,7 +335,7 @@ impl SinkStage {
             key: routed.key,
             value: routed.value,
             timestamp_ms: routed.timestamp_ms,
-            origin,
+            op,
             seq,
         };
         let delivery = match self.sink.try_send(record) {
@@ -356,8 +356,10 @@ impl SinkStage {
 
     fn acknowledge(&mut self, seq: u64, outcome: Result<(), BoxError>) -> Result<()> {
         if let Err(source) = outcome {
-            let origin = self.tracker.get(seq).and_then(|m| m.origin.as_ref());
-            let what = origin.map_or_else(|| format!("record #{seq}"), ToString::to_string);
+            let what = self.tracker.get(seq).map_or_else(
+                || format!("record #{seq}"),
+                |m| m.describe(|| format!("record #{seq}")),
+            );
             return Err(Error::Sink { what, source });
         }
         self.tracker.ack(seq).map_err(|e| stage_error(&e))?;
@@ -454,10 +456,7 @@ impl SinkStage {
 /// The sink's failure to take the record `meta` describes.
 fn sink_error(meta: &AckMeta, source: BoxError) -> Error {
     Error::Sink {
-        what: meta
-            .origin
-            .as_ref()
-            .map_or_else(|| "record".to_owned(), ToString::to_string),
+        what: meta.describe(|| "record".to_owned()),
         source,
     }
 }
