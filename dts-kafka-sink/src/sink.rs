@@ -103,10 +103,18 @@ impl KafkaSink {
     }
 
     async fn read_partitions(&self, topic: &str) -> Result<Option<u32>> {
+        let counts = self.read_partitions_of(vec![topic.to_owned()]).await?;
+        Ok(counts.get(topic).copied().flatten())
+    }
+
+    /// The partition counts of `topics` (`None`: missing), in one metadata request.
+    async fn read_partitions_of(
+        &self,
+        topics: Vec<String>,
+    ) -> Result<HashMap<String, Option<u32>>> {
         let producer = self.producer.clone();
         let config = self.config.clone();
-        let topic = topic.to_owned();
-        tokio::task::spawn_blocking(move || metadata_partitions(&producer, &config, &topic))
+        tokio::task::spawn_blocking(move || metadata_partitions(&producer, &config, &topics))
             .await
             .map_err(|e| Error::Config(format!("metadata thread failed: {e}")))?
     }
@@ -123,14 +131,15 @@ impl KafkaSink {
     ) -> Result<HashMap<String, u32>> {
         let mut out = HashMap::new();
         let mut missing = Vec::new();
-        for t in topics {
-            match self.read_partitions(t).await? {
+        for (t, count) in self.read_partitions_of(topics.to_vec()).await? {
+            match count {
                 Some(n) => {
-                    out.insert(t.clone(), n);
+                    out.insert(t, n);
                 }
-                None => missing.push(t.clone()),
+                None => missing.push(t),
             }
         }
+        missing.sort();
         if missing.is_empty() {
             return Ok(out);
         }
@@ -180,31 +189,34 @@ impl KafkaSink {
             // No thread to spare: the closure, and the admin client with it, was dropped here.
             drop(e);
         }
-        for t in missing {
-            // Metadata may lag the creation briefly: asked again every 10 ms, for up to 5 s
-            // (a fixed 100 ms wait was most of a task's start-up time).
-            let mut n = None;
-            for _ in 0..500 {
-                n = self.read_partitions(&t).await?;
-                if n.is_some() {
-                    break;
+        // Metadata may lag the creation briefly: asked again every 10 ms, for up to 5 s (a
+        // fixed 100 ms wait was most of a task's start-up time).
+        for _ in 0..500 {
+            for (t, count) in self.read_partitions_of(missing.clone()).await? {
+                if let Some(n) = count {
+                    out.insert(t, n);
                 }
-                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            out.insert(t.clone(), n.ok_or(Error::MissingTopic(t))?);
+            missing.retain(|t| !out.contains_key(t));
+            if missing.is_empty() {
+                return Ok(out);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        Ok(out)
+        Err(Error::MissingTopic(missing.join(", ")))
     }
 
     async fn recheck_partitions(&mut self) -> Result<()> {
         self.recheck_due.store(false, Ordering::Relaxed);
-        let known: Vec<(String, u32)> = self
-            .partitions
-            .iter()
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
-        for (topic, was) in known {
-            if let Some(now) = self.read_partitions(&topic).await?
+        let known: Vec<String> = self.partitions.keys().cloned().collect();
+        let mut now = self
+            .read_partitions_of(known)
+            .await?
+            .into_iter()
+            .collect::<Vec<_>>();
+        now.sort();
+        for (topic, count) in now {
+            if let (Some(now), Some(&was)) = (count, self.partitions.get(&topic))
                 && now != was
             {
                 return Err(Error::PartitionsChanged { topic, was, now });
@@ -214,22 +226,29 @@ impl KafkaSink {
     }
 }
 
-/// The topic's partition count, or `None` when it does not exist. Asks in growing slices
-/// (1 s, 2 s, 4 s, …) so that a refused connection (authentication, TLS) fails at once with
-/// its reason instead of after the whole timeout, while a slow broker still gets long
-/// requests; an attempt that fails early waits out its slice (no busy loop).
+/// Each topic's partition count, `None` for one that does not exist, from one metadata request:
+/// for a single topic, that topic's; for several, the whole cluster's (one round trip instead
+/// of one per topic: with per-table topics on a distant broker, reading them one by one
+/// stalled every partition re-check for topics x round trip). Asks in growing slices (1 s,
+/// 2 s, 4 s, ...) so that a refused connection (authentication, TLS) fails at once with its
+/// reason instead of after the whole timeout, while a slow broker still gets long requests; an
+/// attempt that fails early waits out its slice (no busy loop).
 fn metadata_partitions(
     producer: &ThreadedProducer<DeliveryContext>,
     config: &KafkaSinkConfig,
-    topic: &str,
-) -> Result<Option<u32>> {
+    topics: &[String],
+) -> Result<HashMap<String, Option<u32>>> {
+    let one = match topics {
+        [t] => Some(t.as_str()),
+        _ => None,
+    };
     let deadline = Instant::now() + config.timeout;
     let mut slice = Duration::from_secs(1);
     let md = loop {
         let attempt = Instant::now();
         let this_slice = deadline.saturating_duration_since(attempt).min(slice);
         slice = slice.saturating_mul(2);
-        match producer.client().fetch_metadata(Some(topic), this_slice) {
+        match producer.client().fetch_metadata(one, this_slice) {
             Ok(md) => {
                 // Connected: an earlier refusal (or error) is over.
                 producer.context().clear_refusal();
@@ -250,7 +269,10 @@ fn metadata_partitions(
                             reason,
                         },
                         None => Error::Metadata {
-                            what: format!("topic {topic:?}"),
+                            what: match one {
+                                Some(t) => format!("topic {t:?}"),
+                                None => format!("topics {}", topics.join(", ")),
+                            },
                             servers: config.bootstrap_servers.clone(),
                             source: Box::new(source),
                             last_client_error: producer.context().last_error(),
@@ -262,15 +284,18 @@ fn metadata_partitions(
             }
         }
     };
-    let Some(t) = md.topics().iter().find(|t| t.name() == topic) else {
-        return Ok(None);
-    };
-    if t.error().is_some() || t.partitions().is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(
-        u32::try_from(t.partitions().len()).unwrap_or(u32::MAX),
-    ))
+    Ok(topics
+        .iter()
+        .map(|name| {
+            let count = md
+                .topics()
+                .iter()
+                .find(|t| t.name() == name)
+                .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+                .map(|t| u32::try_from(t.partitions().len()).unwrap_or(u32::MAX));
+            (name.clone(), count)
+        })
+        .collect())
 }
 
 fn key_text(key: Option<&[u8]>) -> String {

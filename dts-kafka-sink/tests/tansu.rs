@@ -33,6 +33,14 @@ async fn topics_and_a_pipeline_on_a_real_broker() {
         .unwrap();
     assert_eq!(created[&topic], 3);
     assert_eq!(sink.partition_count(&topic).await.unwrap().get(), 3);
+    // Several topics at once (one metadata request for all): one existing, two created.
+    let several = [topic.clone(), format!("{topic}-a"), format!("{topic}-b")];
+    let counts = sink.ensure_topics(&several, Some((2, 1))).await.unwrap();
+    assert_eq!(
+        several.iter().map(|t| counts[t]).collect::<Vec<_>>(),
+        [3, 2, 2],
+        "{counts:?}"
+    );
 
     let t = test_table();
     let events: Vec<ChangeEvent> = (0..50)
@@ -100,9 +108,12 @@ async fn a_changed_partition_count_stops_the_sink() {
     let mut config = KafkaSinkConfig::new(servers.as_str());
     config.partition_recheck = Duration::from_millis(200);
     let mut sink = KafkaSink::new(config).unwrap();
-    sink.ensure_topics(std::slice::from_ref(&topic), Some((2, 1)))
+    // A second topic, unchanged: the re-check reads both in one request.
+    let steady = format!("{topic}-steady");
+    sink.ensure_topics(&[topic.clone(), steady.clone()], Some((2, 1)))
         .await
         .unwrap();
+    assert_eq!(sink.partition_count(&steady).await.unwrap().get(), 2);
     assert_eq!(sink.partition_count(&topic).await.unwrap().get(), 2);
     let record = |seq: u64| {
         insert_record(
@@ -158,9 +169,12 @@ async fn records_keep_partition_key_value_and_timestamp() {
     let servers = dts_test_utils::kafka_bootstrap();
     let topic = format!("dts-fields-{}", std::process::id());
     let mut sink = KafkaSink::new(KafkaSinkConfig::new(servers.as_str())).unwrap();
-    sink.ensure_topics(std::slice::from_ref(&topic), Some((2, 1)))
+    // A second topic, unchanged: the re-check reads both in one request.
+    let steady = format!("{topic}-steady");
+    sink.ensure_topics(&[topic.clone(), steady.clone()], Some((2, 1)))
         .await
         .unwrap();
+    assert_eq!(sink.partition_count(&steady).await.unwrap().get(), 2);
     assert_eq!(sink.partition_count(&topic).await.unwrap().get(), 2);
     type Sent = (u32, Option<&'static [u8]>, &'static [u8], Option<i64>);
     let sent: [Sent; 4] = [
