@@ -47,10 +47,10 @@ pub enum Error {
     /// The sink could not flush.
     #[error("sink flush failed: {0}")]
     Flush(#[source] BoxError),
-    /// The sink could not tell the partition count of a topic.
-    #[error("reading the partition count of topic {topic:?} failed: {source}")]
+    /// The sink could not tell the partition counts of the topics records may go to.
+    #[error("reading the partition counts of topic(s) {topic} failed: {source}")]
     Partitions {
-        /// The topic.
+        /// The topics asked for, comma-separated (the sink's error says which one failed).
         topic: String,
         /// The sink's error.
         #[source]

@@ -268,6 +268,23 @@ pub trait Sink: Send + 'static {
         topic: &str,
     ) -> impl Future<Output = Result<NonZeroU32, Self::Error>> + Send;
 
+    /// The number of partitions of each of `topics`, in order. The pipeline asks once, at
+    /// start, for every topic it may route to; a sink that can answer for several topics in one
+    /// request overrides this (the default asks [`partition_count`](Sink::partition_count) for
+    /// each in turn).
+    fn partition_counts(
+        &mut self,
+        topics: &[Arc<str>],
+    ) -> impl Future<Output = Result<Vec<NonZeroU32>, Self::Error>> + Send {
+        async move {
+            let mut out = Vec::with_capacity(topics.len());
+            for topic in topics {
+                out.push(self.partition_count(topic).await?);
+            }
+            Ok(out)
+        }
+    }
+
     /// Enqueues `record`, waiting for capacity.
     fn send(
         &mut self,
@@ -300,6 +317,13 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
         topic: &str,
     ) -> impl Future<Output = Result<NonZeroU32, Self::Error>> + Send {
         (**self).partition_count(topic)
+    }
+
+    fn partition_counts(
+        &mut self,
+        topics: &[Arc<str>],
+    ) -> impl Future<Output = Result<Vec<NonZeroU32>, Self::Error>> + Send {
+        (**self).partition_counts(topics)
     }
 
     fn send(

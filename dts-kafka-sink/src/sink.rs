@@ -488,6 +488,25 @@ impl Sink for KafkaSink {
         NonZeroU32::new(n).ok_or_else(|| Error::MissingTopic(topic.to_owned()))
     }
 
+    /// One metadata request for all of them (the cluster's, for more than one topic).
+    async fn partition_counts(&mut self, topics: &[Arc<str>]) -> Result<Vec<NonZeroU32>> {
+        let names: Vec<String> = topics.iter().map(ToString::to_string).collect();
+        let read = self.read_partitions_of(names.clone()).await?;
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let n = read
+                .get(&name)
+                .copied()
+                .flatten()
+                .and_then(NonZeroU32::new)
+                .ok_or_else(|| Error::MissingTopic(name.clone()))?;
+            self.partitions.insert(name, n.get());
+            out.push(n);
+        }
+        self.start_recheck_timer();
+        Ok(out)
+    }
+
     async fn send(&mut self, mut record: SinkRecord) -> Result<Delivery> {
         if self.recheck_due.load(Ordering::Relaxed) {
             self.recheck_partitions().await?;

@@ -41,6 +41,15 @@ async fn topics_and_a_pipeline_on_a_real_broker() {
         [3, 2, 2],
         "{counts:?}"
     );
+    let names: Vec<std::sync::Arc<str>> = several.iter().map(|t| t.as_str().into()).collect();
+    let read = sink.partition_counts(&names).await.unwrap();
+    assert_eq!(read.iter().map(|n| n.get()).collect::<Vec<_>>(), [3, 2, 2]);
+    let absent: Vec<std::sync::Arc<str>> = vec![names[0].clone(), format!("{topic}-absent").into()];
+    let err = sink.partition_counts(&absent).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingTopic(t) if t.ends_with("-absent")),
+        "{err}"
+    );
 
     let t = test_table();
     let events: Vec<ChangeEvent> = (0..50)

@@ -1,6 +1,7 @@
 //! Object-safe forms of the typed traits, produced by blanket impls; users never see them.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use futures::future::BoxFuture;
@@ -42,21 +43,25 @@ impl<C: Codec> DynCodec for C {
 }
 
 pub(crate) trait DynSink: Send {
-    fn partition_count<'a>(
+    fn partition_counts<'a>(
         &'a mut self,
-        topic: &'a str,
-    ) -> BoxFuture<'a, Result<NonZeroU32, BoxError>>;
+        topics: &'a [Arc<str>],
+    ) -> BoxFuture<'a, Result<Vec<NonZeroU32>, BoxError>>;
     fn send(&mut self, record: SinkRecord) -> BoxFuture<'_, Result<Delivery, BoxError>>;
     fn try_send(&mut self, record: SinkRecord) -> Result<Result<Delivery, SinkRecord>, BoxError>;
     fn flush(&mut self) -> BoxFuture<'_, Result<(), BoxError>>;
 }
 
 impl<S: Sink> DynSink for S {
-    fn partition_count<'a>(
+    fn partition_counts<'a>(
         &'a mut self,
-        topic: &'a str,
-    ) -> BoxFuture<'a, Result<NonZeroU32, BoxError>> {
-        Box::pin(async move { Sink::partition_count(self, topic).await.map_err(Into::into) })
+        topics: &'a [Arc<str>],
+    ) -> BoxFuture<'a, Result<Vec<NonZeroU32>, BoxError>> {
+        Box::pin(async move {
+            Sink::partition_counts(self, topics)
+                .await
+                .map_err(Into::into)
+        })
     }
     fn send(&mut self, record: SinkRecord) -> BoxFuture<'_, Result<Delivery, BoxError>> {
         Box::pin(async move { Sink::send(self, record).await.map_err(Into::into) })

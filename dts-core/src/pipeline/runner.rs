@@ -161,21 +161,30 @@ async fn partition_counts(
     sink: &mut dyn DynSink,
     topics: &TopicRouter,
 ) -> Result<HashMap<Arc<str>, NonZeroU32>> {
-    let mut out = HashMap::new();
+    let mut wanted: Vec<Arc<str>> = Vec::new();
     for topic in topics.topics() {
-        if out.contains_key(topic) {
-            continue;
+        if !wanted.contains(topic) {
+            wanted.push(topic.clone());
         }
-        let n = sink
-            .partition_count(topic)
-            .await
-            .map_err(|source| Error::Partitions {
-                topic: topic.to_string(),
-                source,
-            })?;
-        out.insert(topic.clone(), n);
     }
-    Ok(out)
+    let counts = sink
+        .partition_counts(&wanted)
+        .await
+        .map_err(|source| Error::Partitions {
+            topic: wanted.join(", "),
+            source,
+        })?;
+    if counts.len() != wanted.len() {
+        return Err(Error::Stage {
+            stage: "sink",
+            reason: format!(
+                "asked the partition counts of {} topic(s), got {}",
+                wanted.len(),
+                counts.len()
+            ),
+        });
+    }
+    Ok(wanted.into_iter().zip(counts).collect())
 }
 
 struct SinkStage {
