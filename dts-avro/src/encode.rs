@@ -619,6 +619,44 @@ impl LastFile {
     }
 }
 
+/// The last `safeSourcePosition` written, as encoded: every row event of a transaction has the
+/// same one (its BEGIN), so it is formatted once per transaction, not per record.
+#[derive(Debug, Default)]
+struct LastSafe(Option<(Arc<str>, u64, Vec<u8>)>);
+
+impl LastSafe {
+    /// As [`put_position`], from the cache when `p` is the last position written.
+    fn put(&mut self, out: &mut BytesMut, p: Option<&BinlogPosition>, last: &mut LastFile) {
+        let Some(p) = p else {
+            out.put_u8(0);
+            return;
+        };
+        if let Some((file, offset, bytes)) = &self.0
+            && Arc::ptr_eq(file, &p.file)
+            && *offset == p.offset
+        {
+            out.put_slice(bytes);
+            return;
+        }
+        let start = out.len();
+        put_position(out, Some(p), last);
+        let written = out.get(start..).unwrap_or_default();
+        // The buffer is reused: no allocation when the position changes (every record of
+        // single-row transactions).
+        match &mut self.0 {
+            Some((file, offset, bytes)) => {
+                if !Arc::ptr_eq(file, &p.file) {
+                    *file = p.file.clone();
+                }
+                *offset = p.offset;
+                bytes.clear();
+                bytes.extend_from_slice(written);
+            }
+            None => self.0 = Some((p.file.clone(), p.offset, written.to_vec())),
+        }
+    }
+}
+
 /// Appends `"<offset>@<file sequence>"`, or `""` when the position or its sequence is unknown.
 fn put_position(out: &mut BytesMut, p: Option<&BinlogPosition>, last: &mut LastFile) {
     let Some((p, seq)) = p.and_then(|p| Some((p, last.sequence(p)?))) else {
@@ -649,6 +687,7 @@ pub(crate) struct Encoder {
     txid_and_source: Box<[u8]>,
     tags: TagsConfig,
     last_file: LastFile,
+    last_safe: LastSafe,
 }
 
 impl Encoder {
@@ -661,6 +700,7 @@ impl Encoder {
             txid_and_source: b.to_vec().into_boxed_slice(),
             tags,
             last_file: LastFile::default(),
+            last_safe: LastSafe::default(),
         }
     }
 
@@ -697,7 +737,7 @@ impl Encoder {
         put_long(out, id);
         put_long(out, ts);
         put_position(out, ev.position.as_ref(), &mut self.last_file);
-        put_position(
+        self.last_safe.put(
             out,
             ev.safe_position.as_ref().or(ev.position.as_ref()),
             &mut self.last_file,
@@ -969,5 +1009,33 @@ mod tests {
             crate::wire::put_bytes(&mut want, expected.as_bytes());
             assert_eq!(out, want, "{p}");
         }
+    }
+
+    #[test]
+    fn the_cached_safe_position_is_the_one_asked_for() {
+        let mut last = LastFile::default();
+        let mut safe = LastSafe::default();
+        let file: Arc<str> = "mysql-bin.000007".into();
+        let other: Arc<str> = "mysql-bin.000008".into();
+        let at = |f: &Arc<str>, offset| BinlogPosition {
+            file: f.clone(),
+            ..BinlogPosition::new("x", offset)
+        };
+        for p in [
+            at(&file, 120),
+            at(&file, 120),
+            at(&file, 7),
+            at(&other, 7),
+            at(&other, 7),
+            at(&file, 120),
+        ] {
+            let (mut cached, mut plain) = (BytesMut::new(), BytesMut::new());
+            safe.put(&mut cached, Some(&p), &mut last);
+            put_position(&mut plain, Some(&p), &mut last);
+            assert_eq!(cached, plain, "{p}");
+        }
+        let mut none = BytesMut::new();
+        safe.put(&mut none, None, &mut last);
+        assert_eq!(&none[..], [0]);
     }
 }
