@@ -5,35 +5,29 @@
 //! it lives alone in this test binary: cargo runs test binaries one after another.
 #![allow(clippy::unwrap_used)]
 
-use dts_core::{CancellationToken, ChangeEvent, Operation, Source, SourceContext, TableId, Value};
+mod common;
+
+use std::time::Duration;
+
+use common::{SourceRun, dts_user, fresh_database};
+use dts_core::{ChangeEvent, Operation, TableId, Value};
+use dts_mysql_source::MySqlSourceConfig;
+use dts_mysql_source::catalog;
 use dts_mysql_source::precheck::{self, CheckStatus, PrecheckOptions};
-use dts_mysql_source::protocol::{ConnectOptions, Connection};
-use dts_mysql_source::{MySqlSource, MySqlSourceConfig};
+use dts_mysql_source::protocol::Connection;
 
 const MODES: &str = "ANSI_QUOTES,NO_BACKSLASH_ESCAPES,PAD_CHAR_TO_FULL_LENGTH";
 
-async fn admin() -> Connection {
-    Connection::connect(&ConnectOptions::from_url(&dts_test_utils::mariadb_admin_url()).unwrap())
-        .await
-        .unwrap()
-}
-
-/// Prechecks, then schema + full migration of `db.*`, under the server's current default mode.
-async fn read(db: &str) -> (Vec<String>, Vec<ChangeEvent>) {
-    let url = dts_test_utils::mariadb_url();
-    let opts = ConnectOptions::from_url(&url).unwrap();
-    // The catalog API on a connection of one's own (as dts-migrate expands its selection).
+/// Under the server's current default mode: the selection expanded on a connection of one's
+/// own (as dts-migrate does), the failed prechecks, and the events of a schema + full
+/// migration of `db.*`.
+async fn read(db: &str) -> (Vec<TableId>, Vec<String>, Vec<ChangeEvent>) {
+    let opts = dts_user();
     let mut conn = Connection::connect(&opts).await.unwrap();
-    dts_mysql_source::catalog::plain_session(&mut conn)
+    catalog::plain_session(&mut conn).await.unwrap();
+    let named = catalog::expand_tables(&mut conn, &[format!("{db}.back\\slash")])
         .await
         .unwrap();
-    let named = vec![format!("{db}.back\\slash")];
-    let found = dts_mysql_source::catalog::expand_tables(&mut conn, &named).await;
-    assert_eq!(
-        found.unwrap(),
-        [TableId::new(db, "back\\slash")],
-        "expanding {named:?}"
-    );
     let report = precheck::run(
         &opts,
         &PrecheckOptions {
@@ -52,33 +46,24 @@ async fn read(db: &str) -> (Vec<String>, Vec<ChangeEvent>) {
         .collect();
     let mut config = MySqlSourceConfig::new(opts, 5893, vec![format!("{db}.*")]);
     config.incremental_migration = false;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);
-    let cx = SourceContext::detached(tx, CancellationToken::new(), None);
-    let collector = tokio::spawn(async move {
-        let mut out = Vec::new();
-        while let Some(ev) = rx.recv().await {
-            out.push(ev);
-        }
-        out
-    });
-    let run = MySqlSource::new(config).run(cx).await;
-    let events = collector.await.unwrap();
-    run.unwrap();
-    (failed, events)
+    let run = SourceRun::start(config, None);
+    run.wait_until(Duration::from_secs(30), |_| false).await;
+    let (events, result) = run.stop().await;
+    result.unwrap();
+    (named, failed, events)
 }
 
 #[tokio::test]
 async fn the_servers_sql_mode_changes_nothing_the_source_reads() {
     let db = format!("dts_sql_mode_{}", std::process::id());
-    let mut a = admin().await;
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {db}"),
-        format!("CREATE DATABASE {db}"),
-        format!("CREATE TABLE {db}.`back\\slash` (id INT PRIMARY KEY, c CHAR(8))"),
-        format!("INSERT INTO {db}.`back\\slash` VALUES (1, 'ab')"),
-    ] {
-        a.execute(&sql).await.unwrap();
-    }
+    let mut a = fresh_database(
+        &db,
+        &[
+            format!("CREATE TABLE {db}.`back\\slash` (id INT PRIMARY KEY, c CHAR(8))"),
+            format!("INSERT INTO {db}.`back\\slash` VALUES (1, 'ab')"),
+        ],
+    )
+    .await;
     let old = a
         .query("SELECT @@GLOBAL.sql_mode AS m")
         .await
@@ -97,8 +82,13 @@ async fn the_servers_sql_mode_changes_nothing_the_source_reads() {
     a.execute(&format!("SET GLOBAL sql_mode = '{old}'"))
         .await
         .unwrap();
-    let (failed, events) = outcome.unwrap();
+    let (named, failed, events) = outcome.unwrap();
 
+    assert_eq!(
+        named,
+        [TableId::new(db.as_str(), "back\\slash")],
+        "selection"
+    );
     assert!(failed.is_empty(), "prechecks failed: {failed:#?}");
     let ddl = events
         .iter()
