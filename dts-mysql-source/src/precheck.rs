@@ -9,7 +9,7 @@ use std::fmt;
 
 use dts_core::TableId;
 
-use crate::catalog::{PLAIN_SQL_MODE, quote_str, quote_table};
+use crate::catalog::{plain_session, quote_str, quote_table};
 use crate::error::Error;
 use crate::protocol::{ConnectOptions, Connection};
 
@@ -196,7 +196,7 @@ pub async fn run(conn_opts: &ConnectOptions, opts: &PrecheckOptions) -> Precheck
             return report;
         }
     };
-    if let Err(e) = conn.execute(PLAIN_SQL_MODE).await {
+    if let Err(e) = plain_session(&mut conn).await {
         for id in LATER_ITEMS {
             report.push(
                 id,

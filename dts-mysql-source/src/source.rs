@@ -207,7 +207,7 @@ impl Source for MySqlSource {
     async fn run(self, cx: SourceContext) -> Result<()> {
         let config = self.config;
         let mut conn = Connection::connect(&config.connect).await?;
-        conn.execute(catalog::PLAIN_SQL_MODE).await?;
+        catalog::plain_session(&mut conn).await?;
         let start = begin(&mut conn, &config).await?;
         let resume = cx.resume_from().map(|c| c.position.clone());
         let mut progress = match resume {
