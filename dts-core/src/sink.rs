@@ -22,7 +22,11 @@ pub struct SinkRecord {
     pub key: Option<Bytes>,
     /// Message value.
     pub value: Bytes,
-    /// Message timestamp, ms since the epoch (the event's source time).
+    /// Message timestamp, ms since the epoch; `None` (what the pipeline sends) leaves it to the
+    /// destination: for Kafka, the time the client takes the record, as Debezium, Maxwell and
+    /// Canal do. The source time is in the record itself; as the message timestamp it made a
+    /// broker's time-based retention count from the change, not from its arrival, so a
+    /// migration replaying older binlogs could see its records deleted at once.
     pub timestamp_ms: Option<i64>,
     /// The operation the record carries. (The pipeline names the record's table and position
     /// in any error the sink reports about it.)
@@ -254,6 +258,10 @@ impl fmt::Debug for AckBoard {
 ///   destination acknowledged it. When the sink's queue is full, `send` waits (backpressure):
 ///   it never drops a record. An error from `send` means the record was refused; it stops the
 ///   pipeline.
+/// - A sink may hold records taken by [`try_send`](Sink::try_send) back, to enqueue them
+///   together, until [`submit`](Sink::submit) (which the pipeline calls after each burst of
+///   `try_send`s, before it waits for anything), [`send`](Sink::send) or
+///   [`flush`](Sink::flush).
 /// - Deliveries may resolve in any order; the pipeline checkpoints in source order.
 /// - [`flush`](Sink::flush) returns once every record sent before it was acknowledged or failed.
 /// - [`partition_count`](Sink::partition_count) is called once per topic before the first record
@@ -305,6 +313,16 @@ pub trait Sink: Send + 'static {
         Ok(Err(record))
     }
 
+    /// Enqueues every record [`try_send`](Sink::try_send) took and held back, waiting for
+    /// capacity if need be. The default does nothing (a sink that holds nothing back).
+    ///
+    /// # Errors
+    /// The sink can no longer take records. (A record the destination refuses fails its
+    /// delivery instead.)
+    fn submit(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        async { Ok(()) }
+    }
+
     /// Waits until every record sent so far is acknowledged or failed.
     fn flush(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send;
 }
@@ -338,6 +356,10 @@ impl<S: Sink + ?Sized> Sink for Box<S> {
         record: SinkRecord,
     ) -> Result<Result<Delivery, SinkRecord>, Self::Error> {
         (**self).try_send(record)
+    }
+
+    fn submit(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
+        (**self).submit()
     }
 
     fn flush(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {

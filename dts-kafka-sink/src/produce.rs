@@ -1,11 +1,19 @@
-//! Enqueueing a record through librdkafka's `rd_kafka_produceva` with a topic handle kept per
-//! topic — the only unsafe code of the project.
+//! Enqueueing records through librdkafka's C API with a topic handle kept per topic — the only
+//! unsafe code of the project.
 //!
 //! rdkafka's safe `BaseProducer::send` names the topic by string, so librdkafka looks the topic
 //! up (a lock, a hash lookup, a reference count) for every record; that was ~4 % of the binlog
-//! phase's CPU. Here the handle is made once per topic and reused. The payload is still copied
-//! by librdkafka (`RD_KAFKA_MSG_F_COPY`, in the same allocation as its message), so no buffer of
-//! ours has to outlive the call.
+//! phase's CPU. Here the handle is made once per topic and reused.
+//!
+//! Records go in bursts through `rd_kafka_produce_batch` ([`Topics::produce_queued`]): one topic
+//! lock, one clock read and one partition lookup per run of records to the same partition,
+//! instead of per record. Enqueueing one record at a time (`rd_kafka_produceva`, [`Topics::produce`])
+//! read-locked the topic for each, a lock the client's broker thread takes too; batches cut the
+//! CPU of the binlog phase by ~15-25 % (alternated runs of 1M rows). The batch call cannot carry a
+//! timestamp, so a record with its own timestamp goes one at a time.
+//!
+//! Payloads are copied by librdkafka (`RD_KAFKA_MSG_F_COPY`, into the same allocation as its
+//! message), so no buffer of ours has to outlive a call.
 #![allow(unsafe_code)]
 
 use std::collections::HashMap;
@@ -16,6 +24,8 @@ use std::sync::Arc;
 use rdkafka::bindings as rd;
 use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::producer::{Producer, ThreadedProducer};
+
+use dts_core::SinkRecord;
 
 use crate::sink::DeliveryContext;
 
@@ -39,6 +49,14 @@ pub(crate) struct Topics {
     /// The last topic used, matched by pointer: records mostly go to one topic, whose name
     /// is one shared `Arc`, so most records skip hashing the name.
     last: Option<(Arc<str>, TopicHandle)>,
+}
+
+/// A record taken by the sink and not yet enqueued, its partition and number checked.
+pub(crate) struct Queued {
+    pub(crate) record: SinkRecord,
+    pub(crate) partition: i32,
+    /// Comes back to the delivery callback (the record's `seq`).
+    pub(crate) opaque: usize,
 }
 
 /// One record to enqueue; `opaque` comes back to the delivery callback.
@@ -88,21 +106,11 @@ impl Topics {
 
     /// Enqueues `p` (librdkafka copies key and value). `Err` carries librdkafka's code, e.g.
     /// `QueueFull`; the record was then not enqueued.
-    pub(crate) fn produce(&mut self, p: &Produce<'_>) -> Result<(), RDKafkaErrorCode> {
+    fn produce(&mut self, p: &Produce<'_>) -> Result<(), RDKafkaErrorCode> {
         let rkt = self.handle(p.topic)?;
-        // A present key or value is never a null pointer (null means a null key or value in
-        // Kafka); an empty one points at a real byte so that even a zero-length copy reads
-        // valid memory.
-        static EMPTY: [u8; 1] = [0];
         let mem = |b: &[u8]| rd::rd_kafka_vu_s__bindgen_ty_1 {
             mem: rd::rd_kafka_vu_s__bindgen_ty_1__bindgen_ty_1 {
-                ptr: if b.is_empty() {
-                    EMPTY.as_ptr()
-                } else {
-                    b.as_ptr()
-                }
-                .cast_mut()
-                .cast::<c_void>(),
+                ptr: not_null(b),
                 size: b.len(),
             },
         };
@@ -171,6 +179,158 @@ impl Topics {
             code
         };
         Err(RDKafkaErrorCode::from(code))
+    }
+}
+
+/// A present key or value is never a null pointer (null means a null key or value in Kafka); an
+/// empty one points at a real byte so that even a zero-length copy reads valid memory.
+fn not_null(b: &[u8]) -> *mut c_void {
+    static EMPTY: [u8; 1] = [0];
+    if b.is_empty() {
+        EMPTY.as_ptr()
+    } else {
+        b.as_ptr()
+    }
+    .cast_mut()
+    .cast::<c_void>()
+}
+
+impl Topics {
+    /// Enqueues `queued`, in order within each topic and partition, with one
+    /// `rd_kafka_produce_batch` per run of records to the same topic. Records librdkafka refused
+    /// for good (too large, unknown partition, a fatal producer error, …) move to `refused` with
+    /// its code; when the client's queue is full, the records not enqueued stay in `queued`
+    /// (each partition's in their order) for the next call.
+    pub(crate) fn produce_queued(
+        &mut self,
+        queued: &mut Vec<Queued>,
+        refused: &mut Vec<(Queued, RDKafkaErrorCode)>,
+    ) {
+        if queued.is_empty() {
+            return;
+        }
+        if queued.iter().any(|q| q.record.timestamp_ms.is_some()) {
+            self.produce_one_by_one(queued, refused);
+            return;
+        }
+        // Grouped by topic handle, then partition; a stable sort keeps each partition's records
+        // in their order. (By handle, not name pointer: two `Arc`s of one name share a handle.)
+        // (A topic without a handle sorts last; its records are refused below.)
+        queued.sort_by_cached_key(|q| {
+            let handle = self
+                .handle(&q.record.topic)
+                .map_or(usize::MAX, |h| h as usize);
+            (handle, q.partition)
+        });
+        let mut messages: Vec<rd::rd_kafka_message_t> = Vec::with_capacity(queued.len());
+        let mut failed: Vec<(usize, RDKafkaErrorCode)> = Vec::new();
+        let mut stop = queued.len();
+        let mut start = 0;
+        'runs: while start < queued.len() {
+            let topic = queued[start].record.topic.clone();
+            let end = queued[start..]
+                .iter()
+                .position(|q| q.record.topic != topic)
+                .map_or(queued.len(), |n| start + n);
+            let rkt = match self.handle(&topic) {
+                Ok(rkt) => rkt,
+                Err(code) => {
+                    failed.extend((start..end).map(|i| (i, code)));
+                    start = end;
+                    continue;
+                }
+            };
+            messages.clear();
+            messages.extend(queued[start..end].iter().map(|q| rd::rd_kafka_message_t {
+                err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                rkt: ptr::null_mut(),
+                partition: q.partition,
+                payload: not_null(&q.record.value),
+                len: q.record.value.len(),
+                key: q.record.key.as_deref().map_or(ptr::null_mut(), not_null),
+                key_len: q.record.key.as_ref().map_or(0, bytes::Bytes::len),
+                offset: 0,
+                // rdkafka's `IntoOpaque` for `usize` is the number as a pointer: the delivery
+                // callback turns it back the same way.
+                _private: ptr::without_provenance_mut(q.opaque),
+            }));
+            let count = i32::try_from(messages.len()).unwrap_or(i32::MAX);
+            // SAFETY: `rkt` belongs to this client, which `self.producer` keeps alive;
+            // `messages` holds `count` initialised entries whose key and value pointers (into
+            // `queued`, untouched during the call) are valid for the call, and librdkafka copies
+            // them (F_COPY) before returning; it writes only each entry's `err`. The opaque is a
+            // plain number, never dereferenced. F_PARTITION: each entry's own partition.
+            unsafe {
+                rd::rd_kafka_produce_batch(
+                    rkt,
+                    -1,
+                    rd::RD_KAFKA_MSG_F_COPY | rd::RD_KAFKA_MSG_F_PARTITION,
+                    messages.as_mut_ptr(),
+                    count,
+                );
+            }
+            for (i, m) in messages.iter().enumerate() {
+                match m.err {
+                    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => {}
+                    // Full: this and every later entry of the call were not enqueued.
+                    rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__QUEUE_FULL => {
+                        stop = start + i;
+                        break 'runs;
+                    }
+                    code => failed.push((start + i, RDKafkaErrorCode::from(code))),
+                }
+            }
+            start = end;
+        }
+        let rest = if stop < queued.len() {
+            queued.split_off(stop)
+        } else {
+            Vec::new()
+        };
+        if failed.is_empty() {
+            queued.clear();
+        } else {
+            let mut failed = failed.into_iter().peekable();
+            for (i, q) in queued.drain(..).enumerate() {
+                if let Some((_, code)) = failed.next_if(|&(at, _)| at == i) {
+                    refused.push((q, code));
+                }
+            }
+        }
+        *queued = rest;
+    }
+
+    /// As [`produce_queued`](Self::produce_queued), one `rd_kafka_produceva` per record (which
+    /// carries the record's timestamp).
+    fn produce_one_by_one(
+        &mut self,
+        queued: &mut Vec<Queued>,
+        refused: &mut Vec<(Queued, RDKafkaErrorCode)>,
+    ) {
+        let mut done = 0;
+        let mut failed = Vec::new();
+        for (i, q) in queued.iter().enumerate() {
+            let produced = self.produce(&Produce {
+                topic: &q.record.topic,
+                partition: q.partition,
+                key: q.record.key.as_deref(),
+                value: &q.record.value,
+                timestamp_ms: q.record.timestamp_ms,
+                opaque: q.opaque,
+            });
+            match produced {
+                Ok(()) => {}
+                Err(RDKafkaErrorCode::QueueFull) => break,
+                Err(code) => failed.push((i, code)),
+            }
+            done = i + 1;
+        }
+        let mut failed = failed.into_iter().peekable();
+        for (i, q) in queued.drain(..done).enumerate() {
+            if let Some((_, code)) = failed.next_if(|&(at, _)| at == i) {
+                refused.push((q, code));
+            }
+        }
     }
 }
 

@@ -17,7 +17,11 @@ use rdkafka::producer::{DeliveryResult, Producer, ProducerContext, ThreadedProdu
 
 use crate::config::KafkaSinkConfig;
 use crate::error::{Error, Result};
-use crate::produce::{Produce, Topics};
+use crate::produce::{Queued, Topics};
+
+/// Records enqueued in the client per batch at most (`rd_kafka_produce_batch`); a burst of the
+/// pipeline is usually shorter and goes in one call at [`Sink::submit`].
+const BATCH: usize = 512;
 
 /// The shortest interval between two partition re-checks, whatever the configuration says (a
 /// metadata request per record would stall the sink).
@@ -25,8 +29,10 @@ const MIN_PARTITION_RECHECK: Duration = Duration::from_millis(100);
 
 /// Produces records to Kafka; see [`KafkaSinkConfig`] for the settings.
 ///
-/// - `send` enqueues; when the client queue is full it waits and retries, so the pipeline stops
-///   pulling input (backpressure); nothing is dropped.
+/// - `try_send` takes records into a burst that goes to librdkafka in batches (one
+///   `rd_kafka_produce_batch` per topic, at [`Sink::submit`] or every [`BATCH`] records); `send`
+///   and `submit` wait while the client queue is full, so the pipeline stops pulling input
+///   (backpressure); nothing is dropped.
 /// - Every delivery is tracked: librdkafka's delivery callback (on the producer's polling thread)
 ///   reports each record's outcome to an [`AckBoard`] under the record's sequence number — no
 ///   future, channel or allocation per record. A refused record (too large, not authorized,
@@ -37,6 +43,10 @@ pub struct KafkaSink {
     producer: Arc<ThreadedProducer<DeliveryContext>>,
     /// librdkafka topic handles, one per topic sent to.
     topics: Topics,
+    /// Records taken by `try_send`/`send` and not yet enqueued in the client.
+    queued: Vec<Queued>,
+    /// Scratch: records librdkafka refused in the last enqueue.
+    refused: Vec<(Queued, RDKafkaErrorCode)>,
     board: AckBoard,
     config: KafkaSinkConfig,
     partitions: HashMap<String, u32>,
@@ -73,6 +83,8 @@ impl KafkaSink {
         let producer = Arc::new(producer);
         Ok(Self {
             topics: Topics::new(producer.clone()),
+            queued: Vec::with_capacity(BATCH),
+            refused: Vec::new(),
             producer,
             board,
             config,
@@ -80,6 +92,41 @@ impl KafkaSink {
             recheck_due: Arc::new(AtomicBool::new(false)),
             ticking: false,
         })
+    }
+
+    /// Adds `record` to the burst; its delivery resolves once Kafka acknowledged or refused it.
+    fn queue(&mut self, record: SinkRecord) -> Result<Delivery> {
+        let partition = i32::try_from(record.partition)
+            .map_err(|_| Error::Config(format!("partition {} out of range", record.partition)))?;
+        let opaque = usize::try_from(record.seq)
+            .map_err(|_| Error::Config(format!("record number {} out of range", record.seq)))?;
+        let delivery = self.board.delivery(&record);
+        self.queued.push(Queued {
+            record,
+            partition,
+            opaque,
+        });
+        Ok(delivery)
+    }
+
+    /// Enqueues what the client's queue has room for of the burst; a record librdkafka refuses
+    /// (too large, unknown partition, …) fails its delivery, naming topic, partition, key and
+    /// size.
+    fn enqueue_queued(&mut self) {
+        self.topics
+            .produce_queued(&mut self.queued, &mut self.refused);
+        for (q, code) in self.refused.drain(..) {
+            let r = &q.record;
+            let size = r.value.len() + r.key.as_ref().map_or(0, bytes::Bytes::len);
+            let error = produce_error(
+                KafkaError::MessageProduction(code),
+                &r.topic,
+                r.partition,
+                r.key.as_deref(),
+                size,
+            );
+            self.board.resolve(r.seq, Err(error.into()));
+        }
     }
 
     /// Starts the timer that marks the partition re-check due (once; it ends with the sink).
@@ -507,23 +554,17 @@ impl Sink for KafkaSink {
         Ok(out)
     }
 
-    async fn send(&mut self, mut record: SinkRecord) -> Result<Delivery> {
+    async fn send(&mut self, record: SinkRecord) -> Result<Delivery> {
         if self.recheck_due.load(Ordering::Relaxed) {
             self.recheck_partitions().await?;
         }
-        loop {
-            match self.try_send(record)? {
-                Ok(delivery) => return Ok(delivery),
-                Err(back) => {
-                    // Backpressure: the client queue is full; wait for it to drain (the polling
-                    // thread serves the delivery reports), keep the record.
-                    record = back;
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                }
-            }
-        }
+        let delivery = self.queue(record)?;
+        self.submit().await?;
+        Ok(delivery)
     }
 
+    /// Takes `record` into the sink's burst, enqueued in batches when the burst is
+    /// [`BATCH`] records long and at [`submit`](Sink::submit).
     fn try_send(
         &mut self,
         record: SinkRecord,
@@ -532,35 +573,35 @@ impl Sink for KafkaSink {
             // The partition check is asynchronous: let `send` do it.
             return Ok(Err(record));
         }
-        let partition = i32::try_from(record.partition)
-            .map_err(|_| Error::Config(format!("partition {} out of range", record.partition)))?;
-        let seq = usize::try_from(record.seq)
-            .map_err(|_| Error::Config(format!("record number {} out of range", record.seq)))?;
-        let produced = self.topics.produce(&Produce {
-            topic: &record.topic,
-            partition,
-            key: record.key.as_deref(),
-            value: &record.value,
-            timestamp_ms: record.timestamp_ms,
-            opaque: seq,
-        });
-        match produced {
-            Ok(()) => Ok(Ok(self.board.delivery(&record))),
-            Err(RDKafkaErrorCode::QueueFull) => Ok(Err(record)),
-            Err(code) => {
-                let size = record.value.len() + record.key.as_ref().map_or(0, bytes::Bytes::len);
-                Err(produce_error(
-                    KafkaError::MessageProduction(code),
-                    &record.topic,
-                    record.partition,
-                    record.key.as_deref(),
-                    size,
-                ))
+        if self.queued.len() >= BATCH {
+            self.enqueue_queued();
+            if self.queued.len() >= BATCH {
+                // The client's queue is full: `send` waits for room.
+                return Ok(Err(record));
             }
+        }
+        let delivery = self.queue(record)?;
+        if self.queued.len() >= BATCH {
+            self.enqueue_queued();
+        }
+        Ok(Ok(delivery))
+    }
+
+    /// Enqueues the burst, waiting while the client's queue is full (backpressure: the
+    /// pipeline stops pulling input meanwhile).
+    async fn submit(&mut self) -> Result<()> {
+        loop {
+            self.enqueue_queued();
+            if self.queued.is_empty() {
+                return Ok(());
+            }
+            // The polling thread serves the delivery reports that make room.
+            tokio::time::sleep(Duration::from_millis(1)).await;
         }
     }
 
     async fn flush(&mut self) -> Result<()> {
+        self.submit().await?;
         let producer = self.producer.clone();
         let timeout = self.config.timeout;
         tokio::task::spawn_blocking(move || producer.flush(timeout))

@@ -172,7 +172,8 @@ async fn a_changed_partition_count_stops_the_sink() {
 }
 
 /// What the sink hands librdkafka arrives as sent: partition, key (absent, empty or bytes),
-/// value (empty or bytes) and the source timestamp as the message's CreateTime.
+/// value (empty or bytes) and a record's own timestamp as the message's CreateTime (records
+/// with one are enqueued one by one; the pipeline's have none and go in batches).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_keep_partition_key_value_and_timestamp() {
     let servers = dts_test_utils::kafka_bootstrap();

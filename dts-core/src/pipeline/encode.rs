@@ -38,7 +38,6 @@ pub(super) struct Routed {
     pub(super) partition: u32,
     pub(super) key: Option<Bytes>,
     pub(super) value: Bytes,
-    pub(super) timestamp_ms: Option<i64>,
 }
 
 /// What the sink stage remembers of an event until it is acknowledged.
@@ -280,7 +279,6 @@ impl EncodeState {
                 partition,
                 key: (!key.is_empty()).then_some(key),
                 value,
-                timestamp_ms: i64::try_from(event.source_ts_ms).ok().filter(|&t| t > 0),
             })
         } else {
             None

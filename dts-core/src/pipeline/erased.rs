@@ -49,6 +49,7 @@ pub(crate) trait DynSink: Send {
     ) -> BoxFuture<'a, Result<Vec<NonZeroU32>, BoxError>>;
     fn send(&mut self, record: SinkRecord) -> BoxFuture<'_, Result<Delivery, BoxError>>;
     fn try_send(&mut self, record: SinkRecord) -> Result<Result<Delivery, SinkRecord>, BoxError>;
+    fn submit(&mut self) -> BoxFuture<'_, Result<(), BoxError>>;
     fn flush(&mut self) -> BoxFuture<'_, Result<(), BoxError>>;
 }
 
@@ -68,6 +69,9 @@ impl<S: Sink> DynSink for S {
     }
     fn try_send(&mut self, record: SinkRecord) -> Result<Result<Delivery, SinkRecord>, BoxError> {
         Sink::try_send(self, record).map_err(Into::into)
+    }
+    fn submit(&mut self) -> BoxFuture<'_, Result<(), BoxError>> {
+        Box::pin(async move { Sink::submit(self).await.map_err(Into::into) })
     }
     fn flush(&mut self) -> BoxFuture<'_, Result<(), BoxError>> {
         Box::pin(async move { Sink::flush(self).await.map_err(Into::into) })

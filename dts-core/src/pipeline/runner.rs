@@ -272,6 +272,11 @@ impl SinkStage {
                     }
                 }
                 if sent {
+                    // A sink may hold the burst back to enqueue it at once.
+                    self.sink.submit().await.map_err(|source| Error::Sink {
+                        what: "the records just sent".to_owned(),
+                        source,
+                    })?;
                     self.release_acked();
                 }
                 tokio::select! {
@@ -343,7 +348,7 @@ impl SinkStage {
             partition: routed.partition,
             key: routed.key,
             value: routed.value,
-            timestamp_ms: routed.timestamp_ms,
+            timestamp_ms: None,
             op,
             seq,
         };
