@@ -49,6 +49,8 @@ pub(crate) struct Topics {
     /// The last topic used, matched by pointer: records mostly go to one topic, whose name
     /// is one shared `Arc`, so most records skip hashing the name.
     last: Option<(Arc<str>, TopicHandle)>,
+    /// Scratch for batches.
+    messages: Messages,
 }
 
 /// A record taken by the sink and not yet enqueued, its partition and number checked.
@@ -75,6 +77,7 @@ impl Topics {
             producer,
             handles: HashMap::new(),
             last: None,
+            messages: Messages::default(),
         }
     }
 
@@ -182,6 +185,68 @@ impl Topics {
     }
 }
 
+/// One record's place in a batch: its topic handle (`None`: the topic has none) and index in
+/// the queue.
+#[derive(Clone, Copy)]
+struct Slot {
+    rkt: Option<ptr::NonNull<rd::rd_kafka_topic_t>>,
+    index: usize,
+}
+
+/// What became of the queued records that were not simply enqueued.
+#[derive(Default)]
+struct Status {
+    /// (index, code), refused for good.
+    refused: Vec<(usize, RDKafkaErrorCode)>,
+    /// Indices left queued (the client's queue was full).
+    kept: Vec<usize>,
+}
+
+impl Status {
+    fn refuse(&mut self, r: impl IntoIterator<Item = (usize, RDKafkaErrorCode)>) {
+        self.refused.extend(r);
+    }
+
+    fn keep(&mut self, k: impl IntoIterator<Item = usize>) {
+        self.kept.extend(k);
+    }
+
+    /// Removes the enqueued and the refused records from `queued` (refused ones to `refused`);
+    /// the kept ones stay in their order, which keeps each partition's order: they are, per
+    /// partition, the last records of the queue.
+    fn apply(mut self, queued: &mut Vec<Queued>, refused: &mut Vec<(Queued, RDKafkaErrorCode)>) {
+        if self.refused.is_empty() && self.kept.is_empty() {
+            queued.clear();
+            return;
+        }
+        self.refused.sort_unstable_by_key(|&(i, _)| i);
+        self.kept.sort_unstable();
+        let (mut r, mut k) = (
+            self.refused.into_iter().peekable(),
+            self.kept.into_iter().peekable(),
+        );
+        let mut rest = Vec::new();
+        for (i, q) in queued.drain(..).enumerate() {
+            if let Some((_, code)) = r.next_if(|&(at, _)| at == i) {
+                refused.push((q, code));
+            } else if k.next_if_eq(&i).is_some() {
+                rest.push(q);
+            }
+        }
+        *queued = rest;
+    }
+}
+
+/// Scratch entries for `rd_kafka_produce_batch`, emptied after each call.
+#[derive(Default)]
+pub(crate) struct Messages(Vec<rd::rd_kafka_message_t>);
+
+// SAFETY: the entries' pointers are only set and used during one `produce_queued` call, on the
+// thread making it; between calls the vector is empty.
+unsafe impl Send for Messages {}
+// SAFETY: as above; nothing is shared.
+unsafe impl Sync for Messages {}
+
 /// A present key or value is never a null pointer (null means a null key or value in Kafka); an
 /// empty one points at a real byte so that even a zero-length copy reads valid memory.
 fn not_null(b: &[u8]) -> *mut c_void {
@@ -197,10 +262,10 @@ fn not_null(b: &[u8]) -> *mut c_void {
 
 impl Topics {
     /// Enqueues `queued`, in order within each topic and partition, with one
-    /// `rd_kafka_produce_batch` per run of records to the same topic. Records librdkafka refused
-    /// for good (too large, unknown partition, a fatal producer error, …) move to `refused` with
-    /// its code; when the client's queue is full, the records not enqueued stay in `queued`
-    /// (each partition's in their order) for the next call.
+    /// `rd_kafka_produce_batch` per topic, its records grouped by partition. Records librdkafka
+    /// refused for good (too large, unknown partition, a fatal producer error, …) move to
+    /// `refused` with its code; when the client's queue is full, the records not enqueued stay
+    /// in `queued`, in their order, for the next call.
     pub(crate) fn produce_queued(
         &mut self,
         queued: &mut Vec<Queued>,
@@ -213,47 +278,43 @@ impl Topics {
             self.produce_one_by_one(queued, refused);
             return;
         }
-        // Grouped by topic handle, then partition; a stable sort keeps each partition's records
-        // in their order. (By handle, not name pointer: two `Arc`s of one name share a handle.)
-        // (A topic without a handle sorts last; its records are refused below.)
-        queued.sort_by_cached_key(|q| {
-            let handle = self
-                .handle(&q.record.topic)
-                .map_or(usize::MAX, |h| h as usize);
-            (handle, q.partition)
-        });
-        let mut messages: Vec<rd::rd_kafka_message_t> = Vec::with_capacity(queued.len());
-        let mut failed: Vec<(usize, RDKafkaErrorCode)> = Vec::new();
-        let mut stop = queued.len();
+        let order = self.batch_order(queued);
+        let mut status = Status::default();
         let mut start = 0;
-        'runs: while start < queued.len() {
-            let topic = queued[start].record.topic.clone();
-            let end = queued[start..]
+        while start < order.len() {
+            let first = &queued[order[start].index];
+            let (rkt, topic) = (order[start].rkt, first.record.topic.clone());
+            let end = order[start..]
                 .iter()
-                .position(|q| q.record.topic != topic)
-                .map_or(queued.len(), |n| start + n);
-            let rkt = match self.handle(&topic) {
-                Ok(rkt) => rkt,
-                Err(code) => {
-                    failed.extend((start..end).map(|i| (i, code)));
-                    start = end;
-                    continue;
-                }
+                .position(|o| o.rkt != rkt)
+                .map_or(order.len(), |n| start + n);
+            let Some(rkt) = rkt else {
+                let code = self
+                    .handle(&topic)
+                    .err()
+                    .unwrap_or(RDKafkaErrorCode::InvalidTopic);
+                status.refuse(order[start..end].iter().map(|o| (o.index, code)));
+                start = end;
+                continue;
             };
-            messages.clear();
-            messages.extend(queued[start..end].iter().map(|q| rd::rd_kafka_message_t {
-                err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
-                rkt: ptr::null_mut(),
-                partition: q.partition,
-                payload: not_null(&q.record.value),
-                len: q.record.value.len(),
-                key: q.record.key.as_deref().map_or(ptr::null_mut(), not_null),
-                key_len: q.record.key.as_ref().map_or(0, bytes::Bytes::len),
-                offset: 0,
-                // rdkafka's `IntoOpaque` for `usize` is the number as a pointer: the delivery
-                // callback turns it back the same way.
-                _private: ptr::without_provenance_mut(q.opaque),
+            self.messages.0.clear();
+            self.messages.0.extend(order[start..end].iter().map(|o| {
+                let q = &queued[o.index];
+                rd::rd_kafka_message_t {
+                    err: rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+                    rkt: ptr::null_mut(),
+                    partition: q.partition,
+                    payload: not_null(&q.record.value),
+                    len: q.record.value.len(),
+                    key: q.record.key.as_deref().map_or(ptr::null_mut(), not_null),
+                    key_len: q.record.key.as_ref().map_or(0, bytes::Bytes::len),
+                    offset: 0,
+                    // rdkafka's `IntoOpaque` for `usize` is the number as a pointer: the
+                    // delivery callback turns it back the same way.
+                    _private: ptr::without_provenance_mut(q.opaque),
+                }
             }));
+            let messages = &mut self.messages.0;
             let count = i32::try_from(messages.len()).unwrap_or(i32::MAX);
             // SAFETY: `rkt` belongs to this client, which `self.producer` keeps alive;
             // `messages` holds `count` initialised entries whose key and value pointers (into
@@ -262,42 +323,84 @@ impl Topics {
             // plain number, never dereferenced. F_PARTITION: each entry's own partition.
             unsafe {
                 rd::rd_kafka_produce_batch(
-                    rkt,
+                    rkt.as_ptr(),
                     -1,
                     rd::RD_KAFKA_MSG_F_COPY | rd::RD_KAFKA_MSG_F_PARTITION,
                     messages.as_mut_ptr(),
                     count,
                 );
             }
-            for (i, m) in messages.iter().enumerate() {
+            let mut full_at = None;
+            for (i, (o, m)) in order[start..end].iter().zip(messages.iter()).enumerate() {
                 match m.err {
                     rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => {}
                     // Full: this and every later entry of the call were not enqueued.
                     rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR__QUEUE_FULL => {
-                        stop = start + i;
-                        break 'runs;
+                        full_at = Some(start + i);
+                        break;
                     }
-                    code => failed.push((start + i, RDKafkaErrorCode::from(code))),
+                    code => status.refuse([(o.index, RDKafkaErrorCode::from(code))]),
                 }
+            }
+            messages.clear();
+            if let Some(at) = full_at {
+                status.keep(order[at..].iter().map(|o| o.index));
+                break;
             }
             start = end;
         }
-        let rest = if stop < queued.len() {
-            queued.split_off(stop)
-        } else {
-            Vec::new()
-        };
-        if failed.is_empty() {
-            queued.clear();
-        } else {
-            let mut failed = failed.into_iter().peekable();
-            for (i, q) in queued.drain(..).enumerate() {
-                if let Some((_, code)) = failed.next_if(|&(at, _)| at == i) {
-                    refused.push((q, code));
+        status.apply(queued, refused);
+    }
+
+    /// The order to enqueue `queued` in: grouped by topic handle, then partition, each
+    /// partition's records in their order. A counting sort when all go to one topic (the usual
+    /// case); a topic without a handle comes last, with `rkt` `None`.
+    fn batch_order(&mut self, queued: &[Queued]) -> Vec<Slot> {
+        let first = &queued[0].record.topic;
+        let one_topic = queued.iter().all(|q| Arc::ptr_eq(&q.record.topic, first));
+        if one_topic {
+            let rkt = self.handle(first).ok().and_then(ptr::NonNull::new);
+            let max = queued.iter().map(|q| q.partition).max().unwrap_or(0);
+            let buckets = usize::try_from(max).unwrap_or(0).saturating_add(1);
+            if buckets <= 4 * queued.len() {
+                let bucket = |q: &Queued| usize::try_from(q.partition).unwrap_or(0);
+                let mut starts = vec![0usize; buckets + 1];
+                for q in queued {
+                    starts[bucket(q) + 1] += 1;
                 }
+                for i in 1..starts.len() {
+                    starts[i] += starts[i - 1];
+                }
+                let mut order = vec![Slot { rkt, index: 0 }; queued.len()];
+                for (index, q) in queued.iter().enumerate() {
+                    let at = &mut starts[bucket(q)];
+                    order[*at].index = index;
+                    *at += 1;
+                }
+                return order;
             }
         }
-        *queued = rest;
+        let mut keyed: Vec<(usize, i32, usize)> = queued
+            .iter()
+            .enumerate()
+            .map(|(index, q)| {
+                let rkt = self
+                    .handle(&q.record.topic)
+                    .map_or(usize::MAX, |h| h as usize);
+                (rkt, q.partition, index)
+            })
+            .collect();
+        keyed.sort_unstable();
+        keyed
+            .into_iter()
+            .map(|(_, _, index)| Slot {
+                rkt: self
+                    .handle(&queued[index].record.topic)
+                    .ok()
+                    .and_then(ptr::NonNull::new),
+                index,
+            })
+            .collect()
     }
 
     /// As [`produce_queued`](Self::produce_queued), one `rd_kafka_produceva` per record (which

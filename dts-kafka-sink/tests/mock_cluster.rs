@@ -382,11 +382,21 @@ async fn bursts_over_topics_and_partitions_keep_each_partitions_order() {
     assert_eq!(counts.iter().map(|n| n.get()).collect::<Vec<_>>(), [3, 2]);
     let too_large = 101;
     let mut deliveries = Vec::new();
-    for i in 0..600u32 {
-        let (topic, partitions) = if i % 5 < 3 { ("a", 3) } else { ("b", 2) };
+    let shared_a: Arc<str> = "a".into();
+    // Records 0..600 go to both topics, each with a new `Arc` (grouping must go by topic, not
+    // by pointer); 600..900 to topic "a" only, with one shared `Arc` (the pipeline's case).
+    for i in 0..900u32 {
+        let (topic, partitions) = if i % 5 < 3 || i >= 600 {
+            ("a", 3)
+        } else {
+            ("b", 2)
+        };
         let record = SinkRecord {
-            // A new `Arc` per record: grouping must go by topic, not by pointer.
-            topic: topic.into(),
+            topic: if i >= 600 {
+                shared_a.clone()
+            } else {
+                topic.into()
+            },
             partition: i % partitions,
             key: Some(Bytes::from(format!("k{i}"))),
             value: Bytes::from(vec![b'v'; if i == too_large { 5000 } else { 10 }]),
@@ -420,7 +430,7 @@ async fn bursts_over_topics_and_partitions_keep_each_partitions_order() {
         }
     }
     let mut total = 0;
-    for (topic, partitions, expect) in [("a", 3, 359), ("b", 2, 240)] {
+    for (topic, partitions, expect) in [("a", 3, 659), ("b", 2, 240)] {
         let consumed = consume_all(&servers, topic, partitions, expect);
         assert_eq!(consumed.len(), expect, "{topic}: every record once");
         let mut last: HashMap<i32, u32> = HashMap::new();
@@ -438,5 +448,5 @@ async fn bursts_over_topics_and_partitions_keep_each_partitions_order() {
             total += 1;
         }
     }
-    assert_eq!(total, 599);
+    assert_eq!(total, 899);
 }

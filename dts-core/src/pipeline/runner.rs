@@ -206,6 +206,10 @@ struct SinkStage {
 
 type Outcome = (u64, Result<(), BoxError>);
 
+/// Records sent before the sink stage calls [`Sink::submit`](crate::sink::Sink::submit) and
+/// looks at acknowledgements, when batches keep arriving.
+const MAX_BURST: usize = 1024;
+
 /// Waits until at least one of `boards` has outcomes and moves them all into `out`.
 fn drain_boards(boards: &[AckBoard], out: &mut Vec<Outcome>) -> impl Future<Output = ()> {
     std::future::poll_fn(move |cx| {
@@ -242,36 +246,51 @@ impl SinkStage {
         let result: Result<()> = async {
             loop {
                 // Send what the in-flight cap allows of the batch in hand.
-                let mut sent = false;
-                while held.len() > 0 {
-                    if self.tracker.len() >= self.settings.max_in_flight {
-                        // Acknowledged records still count until released.
-                        self.release_acked();
+                let mut sent = 0usize;
+                loop {
+                    while held.len() > 0 {
                         if self.tracker.len() >= self.settings.max_in_flight {
-                            break;
+                            // Acknowledged records still count until released.
+                            self.release_acked();
+                            if self.tracker.len() >= self.settings.max_in_flight {
+                                break;
+                            }
+                        }
+                        let Some(encoded) = held.next() else { break };
+                        sent += 1;
+                        match self.send(encoded).await? {
+                            None => {}
+                            Some((seq, DeliveryInner::Ready(outcome))) => {
+                                let outcome = outcome
+                                    .unwrap_or_else(|| Err("delivery already consumed".into()));
+                                self.acknowledge(seq, outcome)?;
+                            }
+                            Some((seq, DeliveryInner::Future(fut))) => {
+                                in_flight.push(async move { (seq, fut.await) });
+                            }
+                            Some((_, DeliveryInner::Board(board, _)))
+                                if !boards.iter().any(|b| b.same(&board)) =>
+                            {
+                                boards.push(board);
+                            }
+                            Some((_, DeliveryInner::Board(..))) => {}
                         }
                     }
-                    let Some(encoded) = held.next() else { break };
-                    sent = true;
-                    match self.send(encoded).await? {
-                        None => {}
-                        Some((seq, DeliveryInner::Ready(outcome))) => {
-                            let outcome =
-                                outcome.unwrap_or_else(|| Err("delivery already consumed".into()));
-                            self.acknowledge(seq, outcome)?;
-                        }
-                        Some((seq, DeliveryInner::Future(fut))) => {
-                            in_flight.push(async move { (seq, fut.await) });
-                        }
-                        Some((_, DeliveryInner::Board(board, _)))
-                            if !boards.iter().any(|b| b.same(&board)) =>
-                        {
-                            boards.push(board);
-                        }
-                        Some((_, DeliveryInner::Board(..))) => {}
+                    // Batches already waiting join the burst: one `submit` for all of them, so a
+                    // sink that enqueues bursts at once gets longer ones when it falls behind.
+                    if held.len() == 0
+                        && sent > 0
+                        && sent < MAX_BURST
+                        && self.tracker.len() < self.settings.max_in_flight
+                        && let Ok((events, batch)) = rx.try_recv()
+                    {
+                        room.release(events);
+                        held = batch.into_iter();
+                        continue;
                     }
+                    break;
                 }
-                if sent {
+                if sent > 0 {
                     // A sink may hold the burst back to enqueue it at once.
                     self.sink.submit().await.map_err(|source| Error::Sink {
                         what: "the records just sent".to_owned(),
