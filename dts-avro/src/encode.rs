@@ -671,6 +671,10 @@ fn put_position(out: &mut BytesMut, p: Option<&BinlogPosition>, last: &mut LastF
     out.put_slice(seq.as_bytes());
 }
 
+/// The common tags of the last record: its (read time, server, thread) and their encoding.
+#[derive(Debug, Default)]
+struct LastTags(Option<(u64, u32, Option<u32>)>, Vec<u8>);
+
 /// Tag keys, as Avro strings.
 mod tag {
     pub(super) const READER_THROUGHOUT_TIME: &[u8] = b"\x28readerThroughoutTime";
@@ -688,6 +692,8 @@ pub(crate) struct Encoder {
     tags: TagsConfig,
     last_file: LastFile,
     last_safe: LastSafe,
+    /// The common tags of the last record (read time, server, thread) and their encoding.
+    last_tags: LastTags,
 }
 
 impl Encoder {
@@ -701,6 +707,7 @@ impl Encoder {
             tags,
             last_file: LastFile::default(),
             last_safe: LastSafe::default(),
+            last_tags: LastTags::default(),
         }
     }
 
@@ -757,7 +764,7 @@ impl Encoder {
     }
 
     fn row_body(
-        &self,
+        &mut self,
         ev: &ChangeEvent,
         op: Operation,
         parts: &TableParts,
@@ -807,7 +814,7 @@ impl Encoder {
         Ok(())
     }
 
-    fn ddl_body(&self, ev: &ChangeEvent, out: &mut BytesMut) -> Result<()> {
+    fn ddl_body(&mut self, ev: &ChangeEvent, out: &mut BytesMut) -> Result<()> {
         let ddl = ev.ddl.as_deref().ok_or(Error::MissingDdl)?;
         match ddl_object_name(ev) {
             Some(db) => {
@@ -817,7 +824,7 @@ impl Encoder {
             None => out.put_u8(branch::NULL),
         }
         out.put_u8(branch::NULL); // processTimestamps
-        let t = &self.tags;
+        let t = self.tags;
         let gtid = ev.gtid.as_deref().filter(|_| t.gtid);
         let count = self.common_tag_count(ev)
             + usize::from(gtid.is_some())
@@ -842,7 +849,7 @@ impl Encoder {
         Ok(())
     }
 
-    fn marker_body(&self, ev: &ChangeEvent, op: Operation, out: &mut BytesMut) {
+    fn marker_body(&mut self, ev: &ChangeEvent, op: Operation, out: &mut BytesMut) {
         out.put_u8(branch::NULL); // objectName
         out.put_u8(branch::NULL); // processTimestamps
         let gtid = ev
@@ -871,7 +878,23 @@ impl Encoder {
             + usize::from(t.thread_id && ev.thread_id.is_some())
     }
 
-    fn put_common_tags(&self, ev: &ChangeEvent, out: &mut BytesMut) {
+    /// From the cache when read time, server and thread are those of the last record (records
+    /// read in the same millisecond: most of them under load).
+    fn put_common_tags(&mut self, ev: &ChangeEvent, out: &mut BytesMut) {
+        let key = (ev.read_ts_ms, ev.server_id, ev.thread_id);
+        if self.last_tags.0 == Some(key) {
+            out.put_slice(&self.last_tags.1);
+            return;
+        }
+        let start = out.len();
+        self.write_common_tags(ev, out);
+        let written = out.get(start..).unwrap_or_default();
+        self.last_tags.0 = Some(key);
+        self.last_tags.1.clear();
+        self.last_tags.1.extend_from_slice(written);
+    }
+
+    fn write_common_tags(&self, ev: &ChangeEvent, out: &mut BytesMut) {
         let t = &self.tags;
         if t.reader_throughout_time && ev.read_ts_ms != 0 {
             out.put_slice(tag::READER_THROUGHOUT_TIME);

@@ -798,6 +798,45 @@ fn transaction_markers_and_heartbeats() {
     }
 }
 
+/// One codec over records whose read time, server or thread change one at a time (the codec
+/// reuses the last record's tags when all three are the same).
+#[test]
+fn common_tags_follow_each_record_through_one_codec() {
+    let mut codec = codec();
+    let mut ev = ChangeEvent::insert(orders(), order_row(1));
+    let steps: [(u64, u32, Option<u32>); 7] = [
+        (1_000, 7, Some(42)),
+        (1_000, 7, Some(42)),
+        (1_001, 7, Some(42)),
+        (1_001, 8, Some(42)),
+        (1_001, 8, Some(43)),
+        (1_001, 8, None),
+        (0, 0, None),
+    ];
+    for (read, server, thread) in steps {
+        ev.read_ts_ms = read;
+        ev.server_id = server;
+        ev.thread_id = thread;
+        let mut out = BytesMut::new();
+        codec.encode_value(&ev, &mut out).unwrap();
+        let rec = DtsRecord::decode(&out).unwrap();
+        let text = |n: u64| (n != 0).then(|| n.to_string());
+        assert_eq!(
+            (
+                rec.tag("readerThroughoutTime").map(str::to_owned),
+                rec.tag("server_id").map(str::to_owned),
+                rec.tag("thread_id").map(str::to_owned),
+            ),
+            (
+                text(read),
+                text(u64::from(server)),
+                thread.map(|t| t.to_string())
+            ),
+            "{read} {server} {thread:?}"
+        );
+    }
+}
+
 #[test]
 fn tags_can_be_turned_off() {
     let mut ev = ChangeEvent::insert(orders(), order_row(1));
