@@ -9,7 +9,14 @@
 //! - **At-least-once.** Every record's delivery is tracked; the pipeline checkpoints only the
 //!   acknowledged prefix. With idempotence (the default) retries do not duplicate within a
 //!   producer session.
-//! - **Order.** Records of one partition are written in send order (idempotent producer).
+//! - **Order.** Records of one partition are written in send order (idempotent producer),
+//!   also when a burst goes to the client as one batch per topic (`rd_kafka_produce_batch`,
+//!   grouped by partition) or a full client queue splits it.
+//! - **Message timestamp.** The client's time when it takes the record (`CreateTime`), as
+//!   Debezium, Maxwell and Canal produce; the change's own time is in the record
+//!   (`sourceTimestamp`). With the source time as message timestamp, a broker's time-based
+//!   retention would count from the change, so a migration replaying older binlogs could see
+//!   fresh records deleted at once.
 //! - **No silent loss.** A record the broker refuses fails its delivery with an error naming the
 //!   topic, partition, key and size (the pipeline adds table and position); a full client queue
 //!   makes `send` wait instead of dropping.
@@ -34,7 +41,7 @@
 //! 3. **Commit only at a barrier.** Today the sink stage keeps sending while it commits the
 //!    acknowledged prefix; in a transaction every record sent so far is committed, so the stage
 //!    must commit exactly at a checkpoint-carrying event (a source transaction end): stop taking
-//!    input there, let the in-flight records be acknowledged (the [`AckBoard`
+//!    input there, `submit` the burst the sink holds, let the in-flight records be acknowledged (the [`AckBoard`
 //!    ](dts_core::AckBoard) drain already tracks them), commit, resume. That is a flag in the
 //!    sink stage's loop, not a new stage; `AckTracker` already guarantees checkpoints fall on
 //!    transaction ends.

@@ -30,7 +30,7 @@ const MIN_PARTITION_RECHECK: Duration = Duration::from_millis(100);
 /// Produces records to Kafka; see [`KafkaSinkConfig`] for the settings.
 ///
 /// - `try_send` takes records into a burst that goes to librdkafka in batches (one
-///   `rd_kafka_produce_batch` per topic, at [`Sink::submit`] or every [`BATCH`] records); `send`
+///   `rd_kafka_produce_batch` per topic, at [`Sink::submit`] or every 512 records); `send`
 ///   and `submit` wait while the client queue is full, so the pipeline stops pulling input
 ///   (backpressure); nothing is dropped.
 /// - Every delivery is tracked: librdkafka's delivery callback (on the producer's polling thread)
@@ -564,7 +564,7 @@ impl Sink for KafkaSink {
     }
 
     /// Takes `record` into the sink's burst, enqueued in batches when the burst is
-    /// [`BATCH`] records long and at [`submit`](Sink::submit).
+    /// 512 records long (`BATCH`) and at [`submit`](Sink::submit).
     fn try_send(
         &mut self,
         record: SinkRecord,
