@@ -18,7 +18,7 @@ use crate::protocol::Connection;
 /// values do not have).
 pub(crate) const PLAIN_SQL_MODE: &str = "SET SESSION sql_mode = ''";
 
-/// Sets the connection's session `sql_mode` to the empty default ([`PLAIN_SQL_MODE`]), so that
+/// Sets the connection's session `sql_mode` to the empty default (`PLAIN_SQL_MODE`), so that
 /// the catalog functions read the same names and definitions whatever the server's default.
 ///
 /// # Errors
