@@ -196,6 +196,58 @@ async fn non_record_events_are_checkpointed_in_order() {
     assert_eq!((report.events, report.records), (4, 2));
 }
 
+/// The sink stage learns a record's table and binlog file only when they change: an error
+/// about a record after changes of both (with markers that have neither in between) still
+/// names its own, and progress shows the newest position with its file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_name_the_records_own_table_and_file_after_changes() {
+    let t = test_table();
+    let u = std::sync::Arc::new(
+        dts_core::TableSchema::new(
+            dts_core::TableId::new("db", "u"),
+            t.columns().to_vec(),
+            t.primary_key().cloned(),
+            vec![],
+        )
+        .unwrap(),
+    );
+    let mut events = Vec::new();
+    let mut records = 0u64;
+    for i in 0..60u64 {
+        let table = if (i / 10) % 2 == 0 { &t } else { &u };
+        let file = if i < 25 {
+            "mysql-bin.000001"
+        } else {
+            "mysql-bin.000002"
+        };
+        let row = vec![Value::Int(i64::try_from(i).unwrap()), Value::Null];
+        events
+            .push(ChangeEvent::insert(table.clone(), row).at(BinlogPosition::new(file, 1000 + i)));
+        records += 1;
+        if i % 7 == 0 {
+            events.push(ChangeEvent::checkpoint_marker(pos(i)));
+        }
+    }
+    assert_eq!(records, 60);
+    // Record #33 is event i = 33: table u (10..20 and 30..40), the second file (25..).
+    let pipeline = Pipeline::builder()
+        .source(VecSource::new(events).then_wait())
+        .codec(TestCodec)
+        .partitioner(PartitionZero)
+        .sink(BoardSink::new(4).failing_at(33))
+        .topics(TopicRouter::new("t"))
+        .checkpoint_store(MemoryCheckpointStore::new())
+        .build()
+        .unwrap();
+    let err = fails_within_10s(pipeline, "a failed outcome must stop the pipeline").await;
+    let text = err.to_string();
+    assert!(
+        text.contains("refused record #33")
+            && text.contains("INSERT on db.u at mysql-bin.000002:1033"),
+        "{text}"
+    );
+}
+
 #[tokio::test]
 async fn a_failing_delivery_stops_the_pipeline_with_no_checkpoint_past_it() {
     let sink = CollectSink::new(1).failing_at(5);
