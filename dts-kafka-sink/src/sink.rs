@@ -377,14 +377,30 @@ const REPEATED_ERROR_LOG_INTERVAL: Duration = Duration::from_secs(10);
 /// [`REPEATED_ERROR_LOG_INTERVAL`], with how often it recurred meanwhile.
 #[derive(Debug, Default)]
 struct ErrorLog {
-    /// Per kind (error code and reason with its numbers blanked): when it was last logged and
-    /// how often it recurred since.
-    seen: HashMap<String, (Instant, u64)>,
+    /// Per kind (error code and reason with its numbers blanked): when it was last logged, how
+    /// often it recurred since, and the last recurrence's error and reason.
+    seen: HashMap<String, Seen>,
     /// The last error's reason (`AllBrokersDown` aside).
     last: Option<String>,
 }
 
+#[derive(Debug)]
+struct Seen {
+    logged_at: Instant,
+    repeats: u64,
+    last: Option<(String, String)>,
+}
+
 impl ErrorLog {
+    /// The kinds that recurred since they were last logged, as (error, last reason, how
+    /// often), and forgets every kind: the client recovered, so the next error is news.
+    fn drain_unlogged(&mut self) -> Vec<(String, String, u64)> {
+        self.seen
+            .drain()
+            .filter_map(|(_, s)| s.last.map(|(error, reason)| (error, reason, s.repeats)))
+            .collect()
+    }
+
     /// Notes an error; `Some(repeats since the last time it was logged)` when it is to be
     /// logged now.
     fn note(&mut self, error: &KafkaError, reason: &str, now: Instant) -> Option<u64> {
@@ -411,17 +427,29 @@ impl ErrorLog {
             self.seen.clear();
         }
         match self.seen.get_mut(&kind) {
-            Some((at, repeats)) if now.duration_since(*at) < REPEATED_ERROR_LOG_INTERVAL => {
-                *repeats += 1;
+            Some(s) if now.duration_since(s.logged_at) < REPEATED_ERROR_LOG_INTERVAL => {
+                s.repeats += 1;
+                s.last = Some((error.to_string(), reason.to_owned()));
                 None
             }
-            Some((at, repeats)) => {
-                let n = *repeats;
-                (*at, *repeats) = (now, 0);
+            Some(s) => {
+                let n = s.repeats;
+                *s = Seen {
+                    logged_at: now,
+                    repeats: 0,
+                    last: None,
+                };
                 Some(n)
             }
             None => {
-                self.seen.insert(kind, (now, 0));
+                self.seen.insert(
+                    kind,
+                    Seen {
+                        logged_at: now,
+                        repeats: 0,
+                        last: None,
+                    },
+                );
                 Some(0)
             }
         }
@@ -444,8 +472,33 @@ impl DeliveryContext {
         if let Ok(mut r) = self.refused.lock() {
             *r = None;
         }
-        if let Ok(mut e) = self.errors.lock() {
-            e.last = None;
+        let unlogged = self.errors.lock().map_or_else(
+            |_| Vec::new(),
+            |mut e| {
+                e.last = None;
+                e.drain_unlogged()
+            },
+        );
+        log_unlogged(unlogged);
+    }
+}
+
+/// Logs the recurrences of client errors not logged yet (see [`ErrorLog`]).
+fn log_unlogged(unlogged: Vec<(String, String, u64)>) {
+    for (error, reason, repeats) in unlogged {
+        tracing::warn!(
+            error = %error,
+            reason,
+            repeats,
+            "Kafka client error (recurred {repeats} times since last logged, the last one now)"
+        );
+    }
+}
+
+impl Drop for DeliveryContext {
+    fn drop(&mut self) {
+        if let Ok(e) = self.errors.get_mut() {
+            log_unlogged(e.drain_unlogged());
         }
     }
 }
@@ -649,5 +702,15 @@ mod tests {
         let later = t0 + REPEATED_ERROR_LOG_INTERVAL;
         assert_eq!(log.note(&down, "0/1 brokers are down", later), Some(81));
         assert_eq!(log.note(&down, "1/1 brokers are down", later), None);
+        // Recovered: what recurred and was not logged yet comes out, with its last reason;
+        // the next error is logged at once.
+        let mut unlogged = log.drain_unlogged();
+        unlogged.sort();
+        assert_eq!(
+            unlogged,
+            [(down.to_string(), "1/1 brokers are down".to_owned(), 1)]
+        );
+        assert!(log.drain_unlogged().is_empty());
+        assert_eq!(log.note(&down, "1/1 brokers are down", later), Some(0));
     }
 }
