@@ -619,12 +619,13 @@ impl LastFile {
     }
 }
 
-/// The last `safeSourcePosition` written, as encoded: every row event of a transaction has the
-/// same one (its BEGIN), so it is formatted once per transaction, not per record.
+/// The last position written, as encoded. Every record of a transaction has the same
+/// `safeSourcePosition` (its BEGIN), every row of one rows event the same `sourcePosition`, and
+/// every snapshot row the same too: each is formatted once, not per record.
 #[derive(Debug, Default)]
-struct LastSafe(Option<(Arc<str>, u64, Vec<u8>)>);
+struct LastPosition(Option<(Arc<str>, u64, Vec<u8>)>);
 
-impl LastSafe {
+impl LastPosition {
     /// As [`put_position`], from the cache when `p` is the last position written.
     fn put(&mut self, out: &mut BytesMut, p: Option<&BinlogPosition>, last: &mut LastFile) {
         let Some(p) = p else {
@@ -691,7 +692,8 @@ pub(crate) struct Encoder {
     txid_and_source: Box<[u8]>,
     tags: TagsConfig,
     last_file: LastFile,
-    last_safe: LastSafe,
+    last_position: LastPosition,
+    last_safe: LastPosition,
     /// The common tags of the last record (read time, server, thread) and their encoding.
     last_tags: LastTags,
 }
@@ -706,7 +708,8 @@ impl Encoder {
             txid_and_source: b.to_vec().into_boxed_slice(),
             tags,
             last_file: LastFile::default(),
-            last_safe: LastSafe::default(),
+            last_position: LastPosition::default(),
+            last_safe: LastPosition::default(),
             last_tags: LastTags::default(),
         }
     }
@@ -743,7 +746,8 @@ impl Encoder {
         out.put_u8(0); // version
         put_long(out, id);
         put_long(out, ts);
-        put_position(out, ev.position.as_ref(), &mut self.last_file);
+        self.last_position
+            .put(out, ev.position.as_ref(), &mut self.last_file);
         self.last_safe.put(
             out,
             ev.safe_position.as_ref().or(ev.position.as_ref()),
@@ -1037,7 +1041,7 @@ mod tests {
     #[test]
     fn the_cached_safe_position_is_the_one_asked_for() {
         let mut last = LastFile::default();
-        let mut safe = LastSafe::default();
+        let mut safe = LastPosition::default();
         let file: Arc<str> = "mysql-bin.000007".into();
         let other: Arc<str> = "mysql-bin.000008".into();
         let at = |f: &Arc<str>, offset| BinlogPosition {

@@ -837,6 +837,37 @@ fn common_tags_follow_each_record_through_one_codec() {
     }
 }
 
+/// One codec over records whose position changes offset, then file, then goes away (the
+/// codec reuses the last record's encoded position when it is the same).
+#[test]
+fn positions_follow_each_record_through_one_codec() {
+    let mut codec = codec();
+    let mut ev = ChangeEvent::insert(orders(), order_row(1));
+    let steps = [
+        (Some(("mysql-bin.000078", 100)), "100@78"),
+        (Some(("mysql-bin.000078", 100)), "100@78"),
+        (Some(("mysql-bin.000078", 200)), "200@78"),
+        (Some(("mysql-bin.000079", 200)), "200@79"),
+        (None, ""),
+        (Some(("mysql-bin.000079", 200)), "200@79"),
+    ];
+    for (at, want) in steps {
+        ev.position = at.map(|(file, offset)| BinlogPosition::new(file, offset));
+        ev.safe_position = None;
+        let mut out = BytesMut::new();
+        codec.encode_value(&ev, &mut out).unwrap();
+        let rec = DtsRecord::decode(&out).unwrap();
+        assert_eq!(
+            (
+                rec.source_position.as_str(),
+                rec.safe_source_position.as_str()
+            ),
+            (want, want),
+            "{at:?}"
+        );
+    }
+}
+
 #[test]
 fn tags_can_be_turned_off() {
     let mut ev = ChangeEvent::insert(orders(), order_row(1));
