@@ -33,6 +33,7 @@
 //! names).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use dts_core::{
@@ -487,10 +488,23 @@ async fn copy_chunk(
         return Ok(());
     }
     let table = chunk.table.clone();
+    // The clock is read every 64 rows (about 0.1 ms of reading), not for each. (Plain loads
+    // and stores: one task calls `make` at a time.)
+    let rows = AtomicU64::new(0);
+    let clock_ms = AtomicU64::new(0);
     let make = |row| {
+        let n = rows.load(Ordering::Relaxed);
+        rows.store(n.wrapping_add(1), Ordering::Relaxed);
+        let ms = if n.is_multiple_of(64) {
+            let now = now_ms();
+            clock_ms.store(now, Ordering::Relaxed);
+            now
+        } else {
+            clock_ms.load(Ordering::Relaxed)
+        };
         let mut ev = ChangeEvent::init(table.clone(), row).at(binlog_start.clone());
-        ev.source_ts_ms = now_ms();
-        ev.read_ts_ms = ev.source_ts_ms;
+        ev.source_ts_ms = ms;
+        ev.read_ts_ms = ms;
         ev
     };
     let read = snapshot::read_chunk(pool, &chunk, throttle, cx, &make).await?;
