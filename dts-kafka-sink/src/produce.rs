@@ -297,7 +297,6 @@ impl Topics {
                 start = end;
                 continue;
             };
-            self.messages.0.clear();
             self.messages.0.extend(order[start..end].iter().map(|o| {
                 let q = &queued[o.index];
                 rd::rd_kafka_message_t {
@@ -380,27 +379,21 @@ impl Topics {
                 return order;
             }
         }
-        let mut keyed: Vec<(usize, i32, usize)> = queued
+        let mut keyed: Vec<(usize, i32, Slot)> = queued
             .iter()
             .enumerate()
             .map(|(index, q)| {
                 let rkt = self
                     .handle(&q.record.topic)
-                    .map_or(usize::MAX, |h| h as usize);
-                (rkt, q.partition, index)
+                    .ok()
+                    .and_then(ptr::NonNull::new);
+                // Without a handle: last.
+                let key = rkt.map_or(usize::MAX, |h| h.as_ptr().addr());
+                (key, q.partition, Slot { rkt, index })
             })
             .collect();
-        keyed.sort_unstable();
-        keyed
-            .into_iter()
-            .map(|(_, _, index)| Slot {
-                rkt: self
-                    .handle(&queued[index].record.topic)
-                    .ok()
-                    .and_then(ptr::NonNull::new),
-                index,
-            })
-            .collect()
+        keyed.sort_unstable_by_key(|&(key, partition, slot)| (key, partition, slot.index));
+        keyed.into_iter().map(|(_, _, slot)| slot).collect()
     }
 
     /// As [`produce_queued`](Self::produce_queued), one `rd_kafka_produceva` per record (which
@@ -410,8 +403,7 @@ impl Topics {
         queued: &mut Vec<Queued>,
         refused: &mut Vec<(Queued, RDKafkaErrorCode)>,
     ) {
-        let mut done = 0;
-        let mut failed = Vec::new();
+        let mut status = Status::default();
         for (i, q) in queued.iter().enumerate() {
             let produced = self.produce(&Produce {
                 topic: &q.record.topic,
@@ -423,17 +415,14 @@ impl Topics {
             });
             match produced {
                 Ok(()) => {}
-                Err(RDKafkaErrorCode::QueueFull) => break,
-                Err(code) => failed.push((i, code)),
-            }
-            done = i + 1;
-        }
-        let mut failed = failed.into_iter().peekable();
-        for (i, q) in queued.drain(..done).enumerate() {
-            if let Some((_, code)) = failed.next_if(|&(at, _)| at == i) {
-                refused.push((q, code));
+                Err(RDKafkaErrorCode::QueueFull) => {
+                    status.keep(i..queued.len());
+                    break;
+                }
+                Err(code) => status.refuse([(i, code)]),
             }
         }
+        status.apply(queued, refused);
     }
 }
 

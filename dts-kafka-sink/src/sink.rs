@@ -391,6 +391,17 @@ struct Seen {
     last: Option<(String, String)>,
 }
 
+impl Seen {
+    /// Logged at `now`, no recurrence since.
+    fn logged(now: Instant) -> Self {
+        Self {
+            logged_at: now,
+            repeats: 0,
+            last: None,
+        }
+    }
+}
+
 impl ErrorLog {
     /// The kinds that recurred since they were last logged, as (error, last reason, how
     /// often), and forgets every kind: the client recovered, so the next error is news.
@@ -434,22 +445,11 @@ impl ErrorLog {
             }
             Some(s) => {
                 let n = s.repeats;
-                *s = Seen {
-                    logged_at: now,
-                    repeats: 0,
-                    last: None,
-                };
+                *s = Seen::logged(now);
                 Some(n)
             }
             None => {
-                self.seen.insert(
-                    kind,
-                    Seen {
-                        logged_at: now,
-                        repeats: 0,
-                        last: None,
-                    },
-                );
+                self.seen.insert(kind, Seen::logged(now));
                 Some(0)
             }
         }
